@@ -1,0 +1,40 @@
+# The two commands a user needs: `make demo` and `make test`. Both set everything up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup up down demo test lint unit integration
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "credstream needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+up: setup
+	$(BIN)/credstream dev up
+
+down:
+	$(BIN)/credstream dev down
+
+demo: up
+	$(BIN)/credstream demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -q tests/unit
+
+integration: up
+	$(BIN)/pytest -q tests/integration
+
+# Lint and types first (fast), then unit and integration tests in one pytest run.
+test: lint up
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration

@@ -1,0 +1,3 @@
+from credstream.cli import main
+
+main()

@@ -1,0 +1,95 @@
+"""Factories for the clients every process uses, built from settings at start.
+
+Nothing here runs at import time: a composition root calls these once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from kafka import KafkaConsumer, KafkaProducer
+
+from credstream.settings import KafkaSettings, S3Settings
+from schemas.topics import Topic
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+def kafka_producer(settings: KafkaSettings, **overrides: Any) -> KafkaProducer:
+    """An idempotent producer that waits for every in-sync replica (acks=all)."""
+    options: dict[str, Any] = {
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "compression_type": "gzip",
+        **settings.client_options(),
+    }
+    options.update(overrides)
+    return KafkaProducer(**options)
+
+
+def kafka_consumer(
+    settings: KafkaSettings, group_id: str, *topics: str, **overrides: Any
+) -> KafkaConsumer:
+    """A group consumer with manual commits: offsets move only after side effects."""
+    options: dict[str, Any] = {
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "isolation_level": "read_committed",
+        **settings.client_options(),
+    }
+    options.update(overrides)
+    return KafkaConsumer(*topics, **options)
+
+
+def s3_client(settings: S3Settings, max_pool_connections: int = 32) -> S3Client:
+    """A boto3 S3 client with path-style addressing (works with any S3-compatible store)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.endpoint_url,
+        region_name=settings.region,
+        aws_access_key_id=settings.access_key_id,
+        aws_secret_access_key=settings.secret_access_key.get_secret_value(),
+        config=Config(
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 5, "mode": "adaptive"},
+            max_pool_connections=max_pool_connections,
+        ),
+    )
+
+
+def ensure_topics(
+    settings: KafkaSettings, topics: Iterable[Topic], replication: int | None = None
+) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created.
+
+    ``replication`` defaults to the broker's ``default.replication.factor``.
+    """
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(**settings.client_options())
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for t in topics if t.name not in existing]
+        if not wanted:
+            return []
+        new = [
+            NewTopic(
+                t.name, t.partitions, replication if replication else -1, topic_configs=t.config
+            )
+            for t in wanted
+        ]
+        # Another process may create them first: the outcome we wanted.
+        with contextlib.suppress(TopicAlreadyExistsError):
+            admin.create_topics(new)
+        return [t.name for t in wanted]
+    finally:
+        admin.close()

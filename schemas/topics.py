@@ -1,0 +1,39 @@
+"""The topics of the pipeline and how each is configured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int = 6
+    config: dict[str, str] = field(default_factory=dict)
+
+
+ASSESSMENT_COMPLETED = Topic("assessment.completed.v1")
+CREDENTIAL_REQUESTED = Topic("credential.requested.v1")
+CREDENTIAL_ISSUED = Topic("credential.issued.v1")
+CREDENTIAL_STATUS = Topic("credential.status.v1", partitions=3)
+ACHIEVEMENT_CATALOG = Topic(
+    "achievement.catalog.v1", partitions=1, config={"cleanup.policy": "compact"}
+)
+
+
+def dead_letter(topic: Topic) -> Topic:
+    """The dead-letter topic of the stage that consumes ``topic``."""
+    return Topic(f"{topic.name}.dlq", partitions=1)
+
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    ASSESSMENT_COMPLETED,
+    CREDENTIAL_REQUESTED,
+    CREDENTIAL_ISSUED,
+    CREDENTIAL_STATUS,
+    ACHIEVEMENT_CATALOG,
+    dead_letter(ASSESSMENT_COMPLETED),
+    dead_letter(CREDENTIAL_REQUESTED),
+    dead_letter(CREDENTIAL_ISSUED),
+    dead_letter(CREDENTIAL_STATUS),
+)

@@ -1,0 +1,1 @@
+"""signers package."""
