@@ -1,0 +1,34 @@
+"""Multikey encodings reproduce the W3C and 1EdTech test-vector keys."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from hypothesis import given
+from hypothesis import strategies as st
+
+from signers.multikey import (
+    b58decode,
+    b58encode,
+    public_key_from_multibase,
+    public_key_multibase,
+    seed_from_multibase,
+)
+
+
+@given(st.binary(max_size=80))
+def test_base58_round_trips(data: bytes) -> None:
+    assert b58decode(b58encode(data)) == data
+
+
+def test_w3c_key_pair_seed_derives_its_public_key() -> None:
+    seed = seed_from_multibase("z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq")
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
+    raw = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    assert public_key_multibase(raw) == "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+
+
+def test_open_badges_vector_public_key() -> None:
+    raw = bytes.fromhex("4bdeafde2ea8beefadd8c699b5c7e0704cf51154d52e17b20b71337ca04cc5a5")
+    assert public_key_multibase(raw) == "z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi"
+    assert public_key_from_multibase(public_key_multibase(raw)) == raw
