@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import itertools
 
 import pytest
 from hypothesis import given
@@ -49,7 +50,7 @@ def test_slots_are_unique_spread_and_open_a_new_list_when_full() -> None:
     slots = [allocate_slot(2, offset) for offset in range(LIST_SIZE)]
     assert len({s.index for s in slots}) == LIST_SIZE  # never handed out twice
     assert {s.list_id for s in slots} == {"p2-0"}
-    gaps = [abs(a.index - b.index) for a, b in zip(slots, slots[1:], strict=False)]
+    gaps = [abs(a.index - b.index) for a, b in itertools.pairwise(slots)]
     assert min(gaps) > 1000  # consecutive awards land far apart
     assert allocate_slot(2, LIST_SIZE).list_id == "p2-1"
     assert allocate_slot(3, 5) == allocate_slot(3, 5)  # a replay gets the same slot
