@@ -1,0 +1,29 @@
+"""The codec every producer and consumer uses: framed Avro binary to models or dicts."""
+
+from schemas._codec import (
+    CONFLUENT_MAGIC,
+    SINGLE_OBJECT_MAGIC,
+    Codec,
+    CodecError,
+    Decoded,
+    DecodeError,
+    EncodeError,
+    Framing,
+    SchemaIds,
+    StaticSchemaIds,
+    UnknownSchemaError,
+)
+
+__all__ = [
+    "CONFLUENT_MAGIC",
+    "SINGLE_OBJECT_MAGIC",
+    "Codec",
+    "CodecError",
+    "DecodeError",
+    "Decoded",
+    "EncodeError",
+    "Framing",
+    "SchemaIds",
+    "StaticSchemaIds",
+    "UnknownSchemaError",
+]
