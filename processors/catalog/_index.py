@@ -1,0 +1,274 @@
+"""The hot-path index: catalogs compiled into flat rule trees and lookup maps.
+
+Modifiers are pushed down at compile time: every leaf carries its effective
+``max_attempts`` (the tightest on its path) and ``from``/``until`` (the intersection of its
+path's windows) as integer epoch milliseconds, so the engine compares plain numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from credstream.errors import InvalidInputError
+from processors.catalog._checks import prerequisites
+from processors.catalog._models import (
+    Achievement,
+    AchievementRule,
+    AllOf,
+    AnyOf,
+    AssessmentRule,
+    NOf,
+    Rule,
+    TenantCatalog,
+)
+
+Target = tuple[str, str]
+"""(course_id, assessment_id) as they appear on an event."""
+
+NEVER = -(2**62)
+FOREVER = 2**62
+DAY_MS = 86_400_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, exact (no float rounding); sub-millisecond truncated."""
+    return (moment - _EPOCH) // _MS
+
+
+class UnknownTenantError(InvalidInputError):
+    """An event names a tenant that has no catalog."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AssessmentLeaf:
+    """Met by a result of ``target`` passing every threshold, within attempts and dates."""
+
+    target: Target
+    min_score: float | None
+    min_percent: float | None
+    passed: bool
+    max_attempts: int | None
+    from_ms: int
+    until_ms: int
+
+    def accepts(
+        self, at: int, score: float, max_score: float, passed: bool | None, attempt: int
+    ) -> bool:
+        if at < self.from_ms or at > self.until_ms:
+            return False
+        if self.max_attempts is not None and attempt > self.max_attempts:
+            return False
+        if self.min_score is not None and score < self.min_score:
+            return False
+        # Multiplying instead of dividing: 4/5 of 100 is not always exactly 80.0 in floats.
+        if self.min_percent is not None and (
+            max_score <= 0 or score * 100 < self.min_percent * max_score
+        ):
+            return False
+        return not self.passed or passed is True
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PrerequisiteLeaf:
+    """Met by an award of ``key`` (any version when ``version`` is None) dated in range."""
+
+    key: str
+    version: int | None
+    from_ms: int
+    until_ms: int
+
+
+Leaf = AssessmentLeaf | PrerequisiteLeaf
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Group:
+    """``n`` of ``children`` (all_of: n = len, any_of: n = 1), optionally inside a window."""
+
+    n: int
+    children: tuple[Node, ...]
+    window_ms: int | None
+    leaves: tuple[Leaf, ...]  # every leaf beneath, for window start candidates
+
+
+Node = Group | AssessmentLeaf | PrerequisiteLeaf
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledAchievement:
+    definition: Achievement
+    key: str
+    version: int
+    order: int  # position in a topological order: prerequisites come first
+    rule: Node
+    leaves_by_target: Mapping[Target, tuple[AssessmentLeaf, ...]]
+    targets: frozenset[Target]
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    max_attempts: int | None = None
+    from_ms: int = NEVER
+    until_ms: int = FOREVER
+
+    def narrow(self, rule: Rule) -> _Scope:
+        attempts = getattr(rule, "max_attempts", None)
+        if attempts is None or (self.max_attempts is not None and self.max_attempts < attempts):
+            attempts = self.max_attempts
+        return _Scope(
+            attempts,
+            max(self.from_ms, epoch_ms(rule.from_)) if rule.from_ else self.from_ms,
+            min(self.until_ms, epoch_ms(rule.until)) if rule.until else self.until_ms,
+        )
+
+
+def _compile(rule: Rule, scope: _Scope) -> Node:
+    scope = scope.narrow(rule)
+    if isinstance(rule, AssessmentRule):
+        return AssessmentLeaf(
+            (rule.course, rule.assessment),
+            rule.min_score,
+            rule.min_percent,
+            bool(rule.passed),
+            scope.max_attempts,
+            scope.from_ms,
+            scope.until_ms,
+        )
+    if isinstance(rule, AchievementRule):
+        return PrerequisiteLeaf(rule.achievement, rule.version, scope.from_ms, scope.until_ms)
+    if isinstance(rule, AllOf):
+        children, n = rule.all_of, len(rule.all_of)
+    elif isinstance(rule, AnyOf):
+        children, n = rule.any_of, 1
+    else:
+        assert isinstance(rule, NOf)
+        children, n = rule.of, rule.n_of
+    compiled = tuple(_compile(child, scope) for child in children)
+    window = rule.within_days * DAY_MS if rule.within_days else None
+    return Group(n, compiled, window, tuple(_leaves(compiled)))
+
+
+def _leaves(nodes: Iterable[Node]) -> Iterable[Leaf]:
+    for node in nodes:
+        if isinstance(node, Group):
+            yield from node.leaves
+        else:
+            yield node
+
+
+def _topological(catalog: TenantCatalog) -> list[Achievement]:
+    """Prerequisites before dependents; catalog order among independent achievements."""
+    by_pair = {(a.key, a.version): a for a in catalog.achievements}
+    done: set[tuple[str, int]] = set()
+    ordered: list[Achievement] = []
+
+    def place(achievement: Achievement) -> None:
+        pair = (achievement.key, achievement.version)
+        if pair in done:
+            return
+        done.add(pair)  # the catalog was checked for cycles
+        for prerequisite in prerequisites(catalog, achievement.criteria.rule):
+            place(by_pair[prerequisite])
+        ordered.append(achievement)
+
+    for achievement in catalog.achievements:
+        place(achievement)
+    return ordered
+
+
+class TenantIndex:
+    """One tenant's compiled catalog and the maps the engine looks events up in."""
+
+    __slots__ = ("achievements", "by_target", "catalog", "dependents")
+
+    def __init__(self, catalog: TenantCatalog) -> None:
+        self.catalog = catalog
+        compiled: list[CompiledAchievement] = []
+        for order, achievement in enumerate(_topological(catalog)):
+            rule = _compile(achievement.criteria.rule, _Scope())
+            by_target: dict[Target, list[AssessmentLeaf]] = {}
+            for leaf in _leaves([rule]):
+                if isinstance(leaf, AssessmentLeaf):
+                    by_target.setdefault(leaf.target, []).append(leaf)
+            compiled.append(
+                CompiledAchievement(
+                    achievement,
+                    achievement.key,
+                    achievement.version,
+                    order,
+                    rule,
+                    {target: tuple(leaves) for target, leaves in by_target.items()},
+                    frozenset(by_target),
+                )
+            )
+        self.achievements: tuple[CompiledAchievement, ...] = tuple(compiled)
+        targets: dict[Target, list[CompiledAchievement]] = {}
+        dependents: dict[tuple[str, int], list[CompiledAchievement]] = {}
+        for item in compiled:
+            for target in item.leaves_by_target:
+                targets.setdefault(target, []).append(item)
+            for prerequisite in set(prerequisites(catalog, item.definition.criteria.rule)):
+                dependents.setdefault(prerequisite, []).append(item)
+        self.by_target: Mapping[Target, tuple[CompiledAchievement, ...]] = {
+            target: tuple(items) for target, items in targets.items()
+        }
+        self.dependents: Mapping[tuple[str, int], tuple[CompiledAchievement, ...]] = {
+            pair: tuple(items) for pair, items in dependents.items()
+        }
+
+    @property
+    def tenant(self) -> str:
+        return self.catalog.tenant
+
+    def affected(self, course_id: str, assessment_id: str) -> tuple[CompiledAchievement, ...]:
+        """The achievements a result of this assessment can move, prerequisites first."""
+        return self.by_target.get((course_id, assessment_id), ())
+
+    def dependents_of(self, key: str, version: int) -> tuple[CompiledAchievement, ...]:
+        """The pathway achievements that an award of (key, version) can complete."""
+        return self.dependents.get((key, version), ())
+
+
+class Catalog:
+    """Every tenant's compiled catalog: immutable; a reload builds a new one."""
+
+    __slots__ = ("_tenants",)
+
+    def __init__(self, tenants: Iterable[TenantCatalog | TenantIndex] = ()) -> None:
+        self._tenants: dict[str, TenantIndex] = {}
+        for tenant in tenants:
+            index = tenant if isinstance(tenant, TenantIndex) else TenantIndex(tenant)
+            self._tenants[index.tenant] = index
+
+    @property
+    def tenants(self) -> tuple[str, ...]:
+        return tuple(sorted(self._tenants))
+
+    def __contains__(self, tenant_id: object) -> bool:
+        return tenant_id in self._tenants
+
+    def tenant(self, tenant_id: str) -> TenantIndex:
+        index = self._tenants.get(tenant_id)
+        if index is None:
+            raise UnknownTenantError(f"tenant_id: no catalog for tenant '{tenant_id}'")
+        return index
+
+    def affected(
+        self, tenant_id: str, course_id: str, assessment_id: str
+    ) -> tuple[CompiledAchievement, ...]:
+        return self.tenant(tenant_id).affected(course_id, assessment_id)
+
+    def dependents(self, tenant_id: str, key: str, version: int) -> tuple[CompiledAchievement, ...]:
+        return self.tenant(tenant_id).dependents_of(key, version)
+
+    def with_tenant(self, catalog: TenantCatalog) -> Catalog:
+        """A catalog with ``catalog`` added or replacing that tenant's (hot reload)."""
+        return Catalog([*self._tenants.values(), TenantIndex(catalog)])
+
+    def without_tenant(self, tenant_id: str) -> Catalog:
+        """A catalog without that tenant (a tombstone on the catalog topic)."""
+        return Catalog(index for tenant, index in self._tenants.items() if tenant != tenant_id)
