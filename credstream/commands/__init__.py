@@ -6,7 +6,9 @@ import click
 
 
 def register(cli: click.Group) -> None:
-    from credstream.commands import demo, dev
+    from credstream.commands import catalog, demo, dev, evaluate
 
     cli.add_command(dev.dev)
     cli.add_command(demo.demo)
+    cli.add_command(catalog.catalog)
+    cli.add_command(evaluate.evaluate)
