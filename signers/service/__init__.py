@@ -1,0 +1,54 @@
+"""The signing service: consume credential requests, build and sign Open Badges 3.0
+credentials across processes, store them write-once, announce them, commit."""
+
+from signers.service._factory import (
+    CredentialFactory,
+    Signed,
+    SignFailure,
+    SigningPool,
+    SigningPoolError,
+    SignJob,
+    credential_json,
+    default_canonicalizer,
+)
+from signers.service._manifests import ManifestWriter
+from signers.service._publish import (
+    CREDENTIAL_MEDIA_TYPE,
+    Stored,
+    badge_key,
+    credential_key,
+    notification,
+    store_credentials,
+)
+from signers.service._service import (
+    STAGE,
+    BatchReport,
+    CatalogLookup,
+    SignerObserver,
+    SignerService,
+    UnknownAchievementError,
+)
+
+__all__ = [
+    "CREDENTIAL_MEDIA_TYPE",
+    "STAGE",
+    "BatchReport",
+    "CatalogLookup",
+    "CredentialFactory",
+    "ManifestWriter",
+    "SignFailure",
+    "SignJob",
+    "Signed",
+    "SignerObserver",
+    "SignerService",
+    "SigningPool",
+    "SigningPoolError",
+    "Stored",
+    "UnknownAchievementError",
+    "badge_key",
+    "credential_json",
+    "credential_key",
+    "default_canonicalizer",
+    "notification",
+    "store_credentials",
+]

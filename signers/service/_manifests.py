@@ -1,0 +1,86 @@
+"""Write the signed manifest of each batch, per (tenant, partition) chain."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+from signers.keys import SigningKey
+from signers.manifest import build_manifest, manifest_bytes, manifest_digest, manifest_key
+from signers.proofs import EDDSA_JCS_2022, JcsCanonicalizer, add_proof
+from signers.service._publish import Stored
+from signers.storage import ObjectWrite, Outcome, WriteOnceStore
+
+# Finds the digest of the newest manifest already stored in a chain (None: a new chain).
+LatestDigest = Callable[[str, int], str | None]
+
+
+class ManifestWriter:
+    """Signs each batch's manifest with the tenant key (eddsa-jcs-2022) and stores it."""
+
+    def __init__(
+        self,
+        store: WriteOnceStore,
+        tenant_key: Callable[[str], SigningKey],
+        issuer_id: Callable[[str], str],
+        latest_digest: LatestDigest,
+    ) -> None:
+        self._store = store
+        self._tenant_key = tenant_key
+        self._issuer_id = issuer_id
+        self._latest_digest = latest_digest
+        self._heads: dict[tuple[str, int], str | None] = {}
+        self._jcs = JcsCanonicalizer()
+
+    def write(self, batch: Sequence[tuple[int, int, Stored, str]]) -> None:
+        """``batch``: (partition, offset, stored credential, its award time as xsd:dateTime)
+        for every announced credential. The manifest's ``created`` is the newest award
+        time, so a replayed batch builds the same manifest."""
+        chains: dict[tuple[str, int], list[tuple[int, Stored, str]]] = defaultdict(list)
+        for partition, offset, stored, awarded in batch:
+            chains[(stored.signed.tenant_id, partition)].append((offset, stored, awarded))
+        writes = []
+        heads = {}
+        for (tenant, partition), items in sorted(chains.items()):
+            chain = (tenant, partition)
+            if chain not in self._heads:
+                self._heads[chain] = self._latest_digest(tenant, partition)
+            offsets = [offset for offset, _, _ in items]
+            entries = [(s.signed.credential_id, s.stored_sha256) for _, s, _ in items]
+            created = max(awarded for _, _, awarded in items)
+            manifest = build_manifest(
+                tenant, partition, min(offsets), max(offsets), entries, self._heads[chain], created
+            )
+            key = self._tenant_key(tenant)
+            signed = add_proof(
+                manifest,
+                {
+                    "type": "DataIntegrityProof",
+                    "cryptosuite": EDDSA_JCS_2022,
+                    "created": created,
+                    "verificationMethod": key.verification_method(self._issuer_id(tenant)),
+                    "proofPurpose": "assertionMethod",
+                },
+                key.sign,
+                self._jcs,
+            )
+            object_key = manifest_key(tenant, partition, min(offsets), max(offsets))
+            writes.append(ObjectWrite(object_key, manifest_bytes(signed)))
+            heads[chain] = manifest_digest(signed)
+        if not writes:
+            return
+        for result in self._store.put_new(writes):
+            chain = _chain_of(result.key)
+            if result.outcome is Outcome.CONFLICT:
+                # A replay whose chain head moved on meanwhile: the first manifest written
+                # for these offsets stays, and the chain continues from it.
+                existing = self._store.get(result.key)
+                if existing is not None:
+                    heads[chain] = hashlib.sha256(existing).hexdigest()
+        self._heads.update(heads)
+
+
+def _chain_of(object_key: str) -> tuple[str, int]:
+    tenant, _, partition, _ = object_key.split("/", 3)
+    return tenant, int(partition.removeprefix("p"))

@@ -1,0 +1,280 @@
+"""The signing service: requests in, stored and announced credentials out.
+
+- Input topic: ``credential.requested.v1`` (CredentialRequested, keyed by credential id).
+- Output: credential JSON and batch manifests in the object store (write-once), then
+  ``credential.issued.v1`` (CredentialIssued, keyed by credential id).
+- Dead-letter topic: ``credential.requested.v1.dlq`` (undecodable requests, unknown
+  tenant or achievement, credentials that fail validation, integrity conflicts).
+- Delivery: at least once, effectively once. Credentials are deterministic and written
+  with ``If-None-Match: *``; notifications follow storage; offsets are committed only
+  after objects, dead letters and notifications are durable. A store outage pauses
+  consumption (the batch is retried, never skipped).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from credstream.errors import InvalidInputError
+from processors.catalog import Achievement, Issuer
+from schemas.codec import Codec
+from schemas.dead_letters import DeadLetterRecord, Origin, dead_letter_record
+from schemas.models import CredentialRequested
+from schemas.topics import CREDENTIAL_ISSUED, CREDENTIAL_REQUESTED
+from signers.credential import xsd_datetime
+from signers.service._factory import Signed, SignFailure, SigningPool, SignJob
+from signers.service._manifests import ManifestWriter
+from signers.service._publish import Stored, notification, store_credentials
+from signers.status import allocate_slot
+from signers.storage import Outcome, StoreUnavailableError, WriteOnceStore
+
+STAGE = "signer"
+log = logging.getLogger("credstream.signer")
+
+
+class UnknownAchievementError(InvalidInputError):
+    """A request names a tenant or achievement version the catalog does not have."""
+
+
+class CatalogLookup(Protocol):
+    def achievement(self, tenant: str, key: str, version: int) -> tuple[Achievement, Issuer]: ...
+
+
+class SignerObserver(Protocol):
+    """What the service reports as it goes (metrics); every method is cheap."""
+
+    def batch(self, size: int, sign_seconds: float, store_seconds: float) -> None: ...
+
+    def signed(self, tenant: str, suite: str) -> None: ...
+
+    def stored(self, tenant: str, outcome: str) -> None: ...
+
+    def notified(self, tenant: str, event_time: datetime) -> None: ...
+
+    def dead_letter(self, reason: str) -> None: ...
+
+    def integrity_alarm(self, kind: str) -> None: ...
+
+
+@dataclass
+class BatchReport:
+    requests: int = 0
+    created: int = 0
+    identical: int = 0
+    duplicate_requests: int = 0
+    dead_letters: int = 0
+    notified: int = 0
+    reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+@dataclass(frozen=True)
+class _Pending:
+    origin: Origin
+    request: CredentialRequested
+
+
+class SignerService:
+    """One consumer in the ``credstream-signer`` group (scale out: more processes)."""
+
+    def __init__(
+        self,
+        consumer: KafkaConsumer,
+        producer: KafkaProducer,
+        codec: Codec,
+        catalog: CatalogLookup,
+        pool: SigningPool,
+        store: WriteOnceStore,
+        manifests: ManifestWriter,
+        observer: SignerObserver,
+        public_base_url: str,
+        suite: str,
+        max_batch: int = 500,
+        linger_ms: int = 50,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._consumer = consumer
+        self._producer = producer
+        self._codec = codec
+        self._catalog = catalog
+        self._pool = pool
+        self._store = store
+        self._manifests = manifests
+        self._observer = observer
+        self._public_base_url = public_base_url
+        self._suite = suite
+        self._max_batch = max_batch
+        self._linger_ms = linger_ms
+        self._clock = clock
+        self._running = True
+
+    def stop(self) -> None:
+        self._running = False
+
+    def run(self) -> None:
+        self._consumer.subscribe([CREDENTIAL_REQUESTED.name])
+        while self._running:
+            records = self._poll_batch()
+            if records:
+                self._process_until_durable(records)
+
+    def _poll_batch(self) -> list[Any]:
+        """Up to max_batch records, waiting at most linger_ms once the first arrives."""
+        records: list[Any] = []
+        deadline = None
+        while len(records) < self._max_batch and self._running:
+            timeout = (
+                1000 if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
+            )
+            polled = self._consumer.poll(
+                timeout_ms=timeout, max_records=self._max_batch - len(records)
+            )
+            for batch in polled.values():
+                records.extend(batch)
+            if records and deadline is None:
+                deadline = time.monotonic() + self._linger_ms / 1000
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if not records and not polled:
+                break
+        return records
+
+    def _process_until_durable(self, records: list[Any]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self.process(records)
+                return
+            except StoreUnavailableError as error:
+                # Back-pressure: hold the batch, keep the group membership alive, retry.
+                log.warning("object store unavailable, pausing: %s", error)
+                assigned = self._consumer.assignment()
+                self._consumer.pause(*assigned)
+                self._consumer.poll(timeout_ms=0)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                self._consumer.resume(*assigned)
+
+    def process(self, records: list[Any]) -> BatchReport:
+        """Sign, store, announce and commit one batch of consumed records."""
+        report = BatchReport(requests=len(records))
+        dead: list[DeadLetterRecord] = []
+        pending: list[_Pending] = []
+        jobs: list[SignJob] = []
+        for record in records:
+            origin = Origin(
+                record.topic, record.partition, record.offset, record.key, record.value,
+                list(record.headers or []),
+            )  # fmt: skip
+            try:
+                request = self._codec.decode_as(record.value or b"", CredentialRequested)
+                achievement, issuer = self._catalog.achievement(
+                    request.tenant_id, request.achievement_key, request.achievement_version
+                )
+            except InvalidInputError as error:
+                dead.append(self._dead(origin, type(error).__name__, str(error), report))
+                continue
+            pending.append(_Pending(origin, request))
+            jobs.append(
+                SignJob(
+                    request, achievement, issuer, allocate_slot(record.partition, record.offset)
+                )
+            )
+
+        started = time.perf_counter()
+        outcomes = self._pool.sign(jobs) if jobs else []
+        signed_at = time.perf_counter()
+        signed: list[tuple[_Pending, Signed]] = []
+        for item, outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, SignFailure):
+                dead.append(self._dead(item.origin, outcome.error_class, outcome.message, report))
+            else:
+                self._observer.signed(item.request.tenant_id, self._suite)
+                signed.append((item, outcome))
+
+        stored = store_credentials(self._store, [s for _, s in signed])
+        announce: list[tuple[_Pending, Stored]] = []
+        for (item, _), result in zip(signed, stored, strict=True):
+            self._observer.stored(item.request.tenant_id, result.outcome.value)
+            if result.alarm:
+                self._observer.integrity_alarm("credential_conflict")
+                message = f"credential {item.request.credential_id}: the store holds other bytes"
+                dead.append(self._dead(item.origin, "IntegrityConflict", message, report))
+                continue
+            if result.outcome is Outcome.CREATED:
+                report.created += 1
+            elif result.duplicate_request:
+                report.duplicate_requests += 1
+            else:
+                report.identical += 1
+            announce.append((item, result))
+        self._manifests.write(
+            [
+                (
+                    item.origin.partition,
+                    item.origin.offset,
+                    result,
+                    xsd_datetime(item.request.awarded_at),
+                )
+                for item, result in announce
+            ]
+        )
+        store_seconds = time.perf_counter() - signed_at
+        self._observer.batch(len(records), signed_at - started, store_seconds)
+
+        for letter in dead:
+            self._producer.send(
+                letter.topic, key=letter.key, value=letter.value, headers=letter.headers
+            )
+        for item, _ in announce:
+            request = item.request
+            achievement, issuer = self._catalog.achievement(
+                request.tenant_id, request.achievement_key, request.achievement_version
+            )
+            issued = notification(request, self._public_base_url, achievement.name, issuer.name)
+            self._producer.send(
+                CREDENTIAL_ISSUED.name,
+                key=request.credential_id.encode(),
+                value=self._codec.encode(issued),
+            )
+        self._producer.flush()  # every dead letter and notification acknowledged (acks=all)
+        for item, _ in announce:
+            self._observer.notified(item.request.tenant_id, item.request.awarded_at)
+        report.notified = len(announce)
+        self._commit(records)
+        return report
+
+    def _dead(
+        self, origin: Origin, reason: str, message: str, report: BatchReport
+    ) -> DeadLetterRecord:
+        report.dead_letters += 1
+        report.reasons[reason] += 1
+        self._observer.dead_letter(reason)
+        log.warning(
+            "dead letter from %s[%d]@%d: %s: %s",
+            origin.topic, origin.partition, origin.offset, reason, message,
+        )  # fmt: skip
+        return dead_letter_record(self._codec, origin, STAGE, reason, message, self._clock())
+
+    def _commit(self, records: list[Any]) -> None:
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for record in records:
+            partition = TopicPartition(record.topic, record.partition)
+            current = offsets.get(partition)
+            if current is None or record.offset + 1 > current.offset:
+                offsets[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+        try:
+            self._consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as error:
+            # A rebalance took the partitions: the new owner re-reads this batch, and the
+            # conditional writes make that harmless.
+            log.warning("commit refused after a rebalance; the batch will be re-read: %s", error)

@@ -1,0 +1,109 @@
+"""The Open Badges 3.0 credential builder: deterministic, hashed identities, valid shape."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from processors.catalog import Achievement, Issuer
+from schemas.models import CredentialRequested, Evidence, Learner
+from signers.credential import (
+    BuildOptions,
+    InvalidCredentialError,
+    build_credential,
+    credential_problems,
+    identity_hash,
+)
+from signers.status import allocate_slot
+
+ISSUER = Issuer(id="did:web:badges.example.edu", name="Example University", url="https://example.edu")
+ACHIEVEMENT = Achievement.model_validate(
+    {
+        "key": "da-101",
+        "id": "https://badges.example.edu/achievements/da-101",
+        "version": 1,
+        "name": "Data Analytics Fundamentals",
+        "description": "Analyse données — naïvely ✓",
+        "image": "https://badges.example.edu/images/da-101.png",
+        "achievement_type": "Certificate",
+        "criteria": {"narrative": "Pass m1.", "rule": {"assessment": "da-101/m1", "min_percent": 80}},
+        "valid_for_days": 730,
+    }
+)
+OPTIONS = BuildOptions(public_base_url="https://cdn.example.edu")
+AWARDED = datetime(2026, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)
+
+
+def _request(email: str | None = "Ada@Example.org") -> CredentialRequested:
+    return CredentialRequested(
+        credential_id="8a1b5c1e-8d2a-5d7e-9a55-0c7c2e3e3b11",
+        tenant_id="example-u",
+        achievement_key="da-101",
+        achievement_version=1,
+        learner=Learner(id="learner-7", email=email),
+        awarded_at=AWARDED,
+        evidence=(
+            Evidence(
+                event_id="e-1",
+                course_id="da-101",
+                assessment_id="m1",
+                score=46,
+                max_score=50,
+                occurred_at=AWARDED,
+            ),
+        ),
+        source_event_id="e-1",
+    )
+
+
+def test_build_is_deterministic_and_shaped_like_open_badges() -> None:
+    slot = allocate_slot(1, 10)
+    first = build_credential(_request(), ACHIEVEMENT, ISSUER, OPTIONS, slot)
+    again = build_credential(_request(), ACHIEVEMENT, ISSUER, OPTIONS, slot)
+    assert json.dumps(first) == json.dumps(again)
+    assert first["@context"] == [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+    ]
+    assert first["id"] == "urn:uuid:8a1b5c1e-8d2a-5d7e-9a55-0c7c2e3e3b11"
+    assert first["validFrom"] == "2026-03-01T12:00:00.123Z"
+    assert first["validUntil"] == "2028-02-29T12:00:00.123Z"
+    assert first["issuer"]["id"] == "did:web:badges.example.edu"
+    achievement = first["credentialSubject"]["achievement"]
+    assert achievement["criteria"] == {"narrative": "Pass m1."}
+    assert achievement["image"] == {"id": ACHIEVEMENT.image, "type": "Image"}
+    assert first["credentialSubject"]["result"] == [{"type": ["Result"], "value": "92.0"}]
+    assert [s["statusPurpose"] for s in first["credentialStatus"]] == ["revocation", "suspension"]
+    assert credential_problems(first) == []
+
+
+def test_email_is_hashed_never_plain() -> None:
+    credential = build_credential(_request(), ACHIEVEMENT, ISSUER, OPTIONS, allocate_slot(0, 0))
+    text = json.dumps(credential)
+    assert "ada@example.org" not in text.lower()
+    [identifier] = credential["credentialSubject"]["identifier"]
+    assert identifier["identityType"] == "emailAddress"
+    assert identifier["hashed"] is True
+    assert identifier["identityHash"] == identity_hash("ada@example.org", identifier["salt"])
+    other = build_credential(_request(None), ACHIEVEMENT, ISSUER, OPTIONS, allocate_slot(0, 0))
+    assert other["credentialSubject"]["identifier"][0]["identityType"] == "systemId"
+    assert "learner-7" not in json.dumps(other)
+
+
+def test_invalid_credential_is_refused_with_the_reason() -> None:
+    broken = ACHIEVEMENT.model_copy(update={"id": "not an iri"})
+    with pytest.raises(InvalidCredentialError, match="credentialSubject.achievement.id"):
+        build_credential(_request(), broken, ISSUER, OPTIONS, allocate_slot(0, 0))
+    with pytest.raises(InvalidCredentialError, match="no status slot"):
+        build_credential(_request(), ACHIEVEMENT, ISSUER, OPTIONS, None)
+
+
+def test_problems_name_the_field() -> None:
+    credential = build_credential(_request(), ACHIEVEMENT, ISSUER, OPTIONS, allocate_slot(0, 0))
+    credential["validUntil"] = "2020-01-01T00:00:00Z"
+    credential["credentialSubject"]["identifier"][0]["identityHash"] = "ada@example.org"
+    problems = credential_problems(credential)
+    assert "validUntil: must be after validFrom" in problems
+    assert any("identityHash: must be sha256$" in p for p in problems)
