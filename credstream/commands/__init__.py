@@ -6,9 +6,10 @@ import click
 
 
 def register(cli: click.Group) -> None:
-    from credstream.commands import catalog, demo, dev, evaluate
+    from credstream.commands import catalog, demo, dev, evaluate, keys
 
     cli.add_command(dev.dev)
     cli.add_command(demo.demo)
+    cli.add_command(keys.keys)
     cli.add_command(catalog.catalog)
     cli.add_command(evaluate.evaluate)
