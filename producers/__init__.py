@@ -1,1 +1,57 @@
-"""producers package."""
+"""The producer side: the SDK assessment engines embed, event signing and its verification,
+the engine key registry, and the synthetic MOOC workload. Format adapters live in
+``producers.adapters``."""
+
+from producers._engines import DEFAULT_DIRECTORY, EngineRecord, EngineRegistry
+from producers._producer import (
+    AssessmentEventProducer,
+    DeliveryError,
+    DeliveryFailure,
+    DeliveryReport,
+)
+from producers._signing import (
+    HEADER_ENGINE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    AuthenticityError,
+    EventSigner,
+    TamperedEventError,
+    UnknownEngineError,
+    UnsignedEventError,
+    VerifiedEvent,
+    signed_message,
+    verify_event,
+)
+from producers._synthetic import (
+    CourseSpec,
+    Workload,
+    courses_from_description,
+    generate,
+    synthetic_courses,
+)
+
+__all__ = [
+    "DEFAULT_DIRECTORY",
+    "HEADER_ENGINE",
+    "HEADER_SIGNATURE",
+    "HEADER_TIMESTAMP",
+    "AssessmentEventProducer",
+    "AuthenticityError",
+    "CourseSpec",
+    "DeliveryError",
+    "DeliveryFailure",
+    "DeliveryReport",
+    "EngineRecord",
+    "EngineRegistry",
+    "EventSigner",
+    "TamperedEventError",
+    "UnknownEngineError",
+    "UnsignedEventError",
+    "VerifiedEvent",
+    "Workload",
+    "courses_from_description",
+    "generate",
+    "signed_message",
+    "synthetic_courses",
+    "verify_event",
+]

@@ -1,0 +1,149 @@
+"""Event authenticity: each engine signs what it sends; processors verify before trusting.
+
+The signed message is a fixed byte layout (all lengths big-endian, so no two different
+inputs give the same bytes)::
+
+    b"credstream-event-signature-v1" 0x00
+    u32 len(event_id)  event_id (UTF-8)
+    u32 len(engine_id) engine_id (UTF-8)
+    schema fingerprint (8 bytes: CRC-64-AVRO, little-endian, as in single-object encoding)
+    u64 signed_at (milliseconds since the Unix epoch)
+    u32 len(value)     value (the encoded record bytes, framing included)
+
+The signature (Ed25519, 64 bytes raw) and its inputs travel in Kafka headers: ``cs-engine``
+(engine id, UTF-8), ``cs-ts`` (signed_at, decimal ASCII) and ``cs-sig``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from credstream.errors import InvalidInputError
+
+DOMAIN = b"credstream-event-signature-v1\x00"
+HEADER_ENGINE = "cs-engine"
+HEADER_TIMESTAMP = "cs-ts"
+HEADER_SIGNATURE = "cs-sig"
+_SIGNED_HEADERS = (HEADER_ENGINE, HEADER_TIMESTAMP, HEADER_SIGNATURE)
+
+Headers = Sequence[tuple[str, bytes | None]]
+
+
+class AuthenticityError(InvalidInputError):
+    """An event cannot be trusted: the processor sends it to the dead-letter topic."""
+
+
+class UnsignedEventError(AuthenticityError):
+    """A signature header is missing."""
+
+
+class UnknownEngineError(AuthenticityError):
+    """The event names an engine whose public key is not registered."""
+
+
+class TamperedEventError(AuthenticityError):
+    """The signature does not verify, or the headers contradict the event."""
+
+
+def signed_message(
+    event_id: str, engine_id: str, schema_fingerprint: bytes, signed_at_ms: int, value: bytes
+) -> bytes:
+    """The exact bytes an engine signs (layout in the module docstring)."""
+    if len(schema_fingerprint) != 8:
+        raise InvalidInputError("a schema fingerprint has 8 bytes")
+    event, engine = event_id.encode(), engine_id.encode()
+    return b"".join(
+        (
+            DOMAIN,
+            len(event).to_bytes(4, "big"),
+            event,
+            len(engine).to_bytes(4, "big"),
+            engine,
+            schema_fingerprint,
+            signed_at_ms.to_bytes(8, "big"),
+            len(value).to_bytes(4, "big"),
+            value,
+        )
+    )
+
+
+class EventSigner:
+    """Signs one engine's events. Holds the private key; never prints or exposes it."""
+
+    def __init__(self, engine_id: str, private_key: Ed25519PrivateKey) -> None:
+        self.engine_id = engine_id
+        self._key = private_key
+
+    def __repr__(self) -> str:
+        return f"EventSigner(engine_id={self.engine_id!r})"
+
+    def public_key(self) -> bytes:
+        return self._key.public_key().public_bytes_raw()
+
+    def headers(
+        self, event_id: str, schema_fingerprint: bytes, signed_at_ms: int, value: bytes
+    ) -> list[tuple[str, bytes]]:
+        """The Kafka headers that carry this event's signature."""
+        message = signed_message(event_id, self.engine_id, schema_fingerprint, signed_at_ms, value)
+        return [
+            (HEADER_ENGINE, self.engine_id.encode()),
+            (HEADER_TIMESTAMP, str(signed_at_ms).encode()),
+            (HEADER_SIGNATURE, self._key.sign(message)),
+        ]
+
+
+@dataclass(frozen=True)
+class VerifiedEvent:
+    engine_id: str
+    signed_at_ms: int
+
+
+def verify_event(
+    *,
+    event_id: str,
+    engine_id: str,
+    schema_fingerprint: bytes,
+    value: bytes,
+    headers: Headers,
+    public_keys: Mapping[str, bytes],
+) -> VerifiedEvent:
+    """Check that ``value`` was signed by the engine the event names; pure.
+
+    ``event_id`` and ``engine_id`` come from the decoded event, ``schema_fingerprint`` from
+    the codec (the schema that wrote ``value``), ``public_keys`` maps engine id to its raw
+    Ed25519 public key. Raises an :class:`AuthenticityError` subclass otherwise.
+    """
+    found: dict[str, bytes] = {}
+    for name, header_value in headers:
+        if name in _SIGNED_HEADERS:
+            if name in found:
+                raise TamperedEventError(f"header {name} appears more than once")
+            found[name] = header_value or b""
+    missing = [name for name in _SIGNED_HEADERS if name not in found]
+    if missing:
+        raise UnsignedEventError(f"event {event_id}: missing header {', '.join(missing)}")
+    claimed = found[HEADER_ENGINE].decode("utf-8", errors="replace")
+    if claimed != engine_id:
+        raise TamperedEventError(
+            f"event {event_id}: header {HEADER_ENGINE} {claimed!r} is not the event's "
+            f"engine_id {engine_id!r}"
+        )
+    public_key = public_keys.get(engine_id)
+    if public_key is None:
+        raise UnknownEngineError(f"event {event_id}: engine {engine_id!r} is not registered")
+    stamp = found[HEADER_TIMESTAMP]
+    if not stamp.isdigit() or len(stamp) > 19:
+        raise TamperedEventError(f"event {event_id}: header {HEADER_TIMESTAMP} is not a time")
+    signed_at = int(stamp)
+    message = signed_message(event_id, engine_id, schema_fingerprint, signed_at, value)
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(found[HEADER_SIGNATURE], message)
+    except (InvalidSignature, ValueError):
+        raise TamperedEventError(
+            f"event {event_id}: the signature of engine {engine_id!r} does not verify"
+        ) from None
+    return VerifiedEvent(engine_id, signed_at)

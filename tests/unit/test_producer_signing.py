@@ -1,0 +1,140 @@
+"""Event signatures: the exact signed bytes, verification, and each way it must refuse."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from credstream.errors import ConfigurationError, InvalidInputError
+from producers import (
+    EngineRegistry,
+    EventSigner,
+    TamperedEventError,
+    UnknownEngineError,
+    UnsignedEventError,
+    signed_message,
+    verify_event,
+)
+
+FINGERPRINT = bytes.fromhex("3694c80a2a183cc5")
+SIGNER = EventSigner("lms", Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+KEYS = {"lms": SIGNER.public_key()}
+VALUE = b"\xc3\x01" + FINGERPRINT + b"avro body"
+
+
+def _verify(headers: list[tuple[str, bytes | None]], **changes: object) -> object:
+    arguments: dict[str, object] = {
+        "event_id": "e-1", "engine_id": "lms", "schema_fingerprint": FINGERPRINT,
+        "value": VALUE, "headers": headers, "public_keys": KEYS,
+    } | changes  # fmt: skip
+    return verify_event(**arguments)  # type: ignore[arg-type]
+
+
+def test_signed_message_layout_is_exact() -> None:
+    assert signed_message("e-1", "lms", FINGERPRINT, 1_700_000_000_123, b"v") == (
+        b"credstream-event-signature-v1\x00"
+        + b"\x00\x00\x00\x03e-1"
+        + b"\x00\x00\x00\x03lms"
+        + FINGERPRINT
+        + (1_700_000_000_123).to_bytes(8, "big")
+        + b"\x00\x00\x00\x01v"
+    )
+    # Length prefixes keep field boundaries: moving a character between fields changes it.
+    assert signed_message("e-1l", "ms", FINGERPRINT, 1, b"") != signed_message(
+        "e-1", "lms", FINGERPRINT, 1, b""
+    )
+    with pytest.raises(InvalidInputError, match="8 bytes"):
+        signed_message("e", "lms", b"short", 1, b"")
+
+
+def test_a_signed_event_verifies() -> None:
+    headers = SIGNER.headers("e-1", FINGERPRINT, 1_700_000_000_123, VALUE)
+    assert [name for name, _ in headers] == ["cs-engine", "cs-ts", "cs-sig"]
+    assert dict(headers)["cs-ts"] == b"1700000000123"
+    verified = _verify([("traceparent", b"x"), *headers])
+    assert verified.engine_id == "lms"  # type: ignore[attr-defined]
+    assert verified.signed_at_ms == 1_700_000_000_123  # type: ignore[attr-defined]
+    assert "lms" in repr(SIGNER) and "Private" not in repr(SIGNER)
+
+
+def test_unsigned_tampered_and_unknown_engine_are_refused() -> None:
+    headers = SIGNER.headers("e-1", FINGERPRINT, 1_700_000_000_123, VALUE)
+    with pytest.raises(UnsignedEventError, match="missing header cs-sig"):
+        _verify(headers[:2])
+    with pytest.raises(UnsignedEventError, match="cs-engine, cs-ts, cs-sig"):
+        _verify([])
+    with pytest.raises(TamperedEventError, match="does not verify"):
+        _verify(headers, value=VALUE + b"!")
+    with pytest.raises(TamperedEventError, match="does not verify"):
+        _verify(headers, event_id="e-2")
+    with pytest.raises(TamperedEventError, match="does not verify"):
+        _verify(headers, schema_fingerprint=bytes(8))
+    with pytest.raises(TamperedEventError, match="does not verify"):
+        _verify([*headers[:1], ("cs-ts", b"1700000000124"), headers[2]])
+    with pytest.raises(TamperedEventError, match="not a time"):
+        _verify([*headers[:1], ("cs-ts", b"-1"), headers[2]])
+    with pytest.raises(TamperedEventError, match="does not verify"):
+        _verify([*headers[:2], ("cs-sig", b"short")])
+    with pytest.raises(TamperedEventError, match="appears more than once"):
+        _verify([*headers, headers[2]])
+    with pytest.raises(TamperedEventError, match="is not the event's engine_id 'other'"):
+        _verify(headers, engine_id="other")
+    with pytest.raises(UnknownEngineError, match="engine 'lms' is not registered"):
+        _verify(headers, public_keys={})
+    other = EventSigner("lms", Ed25519PrivateKey.from_private_bytes(bytes(32)))
+    forged = other.headers("e-1", FINGERPRINT, 1_700_000_000_123, VALUE)
+    with pytest.raises(TamperedEventError, match="does not verify"):
+        _verify(forged)
+
+
+def test_registry_adds_engines_with_private_keys_in_0600_files(tmp_path: Path) -> None:
+    registry = EngineRegistry(tmp_path / "engines")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    record = registry.add("lms-1", now)
+    assert record.key_file == tmp_path / "engines" / "lms-1.key"
+    assert stat.S_IMODE(os.stat(record.key_file).st_mode) == 0o600
+    assert record.key_file.read_text().startswith("z")
+    assert (
+        record.key_file.read_text().strip()
+        not in (tmp_path / "engines" / "engines.json").read_text()
+    )
+    registry.add("caliper-sensor", now)
+    assert [r.engine_id for r in EngineRegistry(tmp_path / "engines").engines()] == [
+        "lms-1",
+        "caliper-sensor",
+    ]
+    signer = registry.signer("lms-1")
+    assert registry.public_keys()["lms-1"] == signer.public_key()
+    headers = signer.headers("e-1", FINGERPRINT, 5, VALUE)
+    verify_event(
+        event_id="e-1", engine_id="lms-1", schema_fingerprint=FINGERPRINT, value=VALUE,
+        headers=headers, public_keys=registry.public_keys(),
+    )  # fmt: skip
+
+
+def test_registry_refuses_what_it_must(tmp_path: Path) -> None:
+    registry = EngineRegistry(tmp_path)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    registry.add("lms", now)
+    with pytest.raises(InvalidInputError, match="already registered"):
+        registry.add("lms", now)
+    with pytest.raises(InvalidInputError, match=r"engine id '\.\./x'"):
+        registry.add("../x", now)
+    with pytest.raises(ConfigurationError, match="run `credstream engines add ghost`"):
+        registry.signer("ghost")
+    other = registry.add("other", now)
+    with pytest.raises(ConfigurationError, match="is not the key registered for 'lms'"):
+        registry.signer("lms", key_file=other.key_file)
+    garbage = tmp_path / "garbage.key"
+    garbage.write_text("zNotAKey0OIl")
+    with pytest.raises(ConfigurationError, match="does not hold an Ed25519 secret key") as caught:
+        registry.signer("lms", key_file=garbage)
+    assert "zNotAKey" not in str(caught.value)
+    (tmp_path / "engines.json").write_text("{}")
+    with pytest.raises(ConfigurationError, match="is not an engine registry"):
+        registry.engines()
