@@ -6,10 +6,11 @@ import click
 
 
 def register(cli: click.Group) -> None:
-    from credstream.commands import catalog, demo, dev, evaluate, keys
+    from credstream.commands import catalog, demo, dev, evaluate, keys, top
 
     cli.add_command(dev.dev)
     cli.add_command(demo.demo)
     cli.add_command(keys.keys)
     cli.add_command(catalog.catalog)
     cli.add_command(evaluate.evaluate)
+    cli.add_command(top.top)
