@@ -34,9 +34,11 @@ def kafka_producer(settings: KafkaSettings, **overrides: Any) -> KafkaProducer:
 
 
 def kafka_consumer(
-    settings: KafkaSettings, group_id: str, *topics: str, **overrides: Any
+    settings: KafkaSettings, group_id: str | None, *topics: str, **overrides: Any
 ) -> KafkaConsumer:
-    """A group consumer with manual commits: offsets move only after side effects."""
+    """A group consumer with manual commits: offsets move only after side effects.
+
+    ``group_id=None`` makes a consumer that assigns partitions itself (no group)."""
     options: dict[str, Any] = {
         "group_id": group_id,
         "enable_auto_commit": False,

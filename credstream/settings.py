@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.topics import Topology
+
 
 class KafkaSettings(BaseSettings):
     """How to reach Kafka. Environment prefix ``CREDSTREAM_KAFKA_``."""
@@ -22,6 +24,11 @@ class KafkaSettings(BaseSettings):
     sasl_password: SecretStr | None = None
     ssl_cafile: str | None = None
     client_id: str = "credstream"
+    # Prepended to every topic name, so several pipelines can share a cluster.
+    topic_prefix: str = ""
+
+    def topology(self) -> Topology:
+        return Topology(self.topic_prefix)
 
     def client_options(self) -> dict[str, object]:
         """Keyword arguments common to kafka-python clients."""

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from schemas.codec import Codec
 from schemas.models import DeadLetter, Header
+from schemas.topics import Topic, dead_letter
 
 # Headers on every dead-letter record (values are UTF-8 text).
 SOURCE_TOPIC = "cs-dlq-source-topic"
@@ -75,4 +76,5 @@ def dead_letter_record(
         (ERROR_CLASS, error_class.encode()),
         (ERROR_MESSAGE, message.encode()),
     ]
-    return DeadLetterRecord(f"{origin.topic}.dlq", origin.key, codec.encode(envelope), headers)
+    topic = dead_letter(Topic(origin.topic)).name
+    return DeadLetterRecord(topic, origin.key, codec.encode(envelope), headers)

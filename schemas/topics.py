@@ -37,3 +37,43 @@ ALL_TOPICS: tuple[Topic, ...] = (
     dead_letter(CREDENTIAL_ISSUED),
     dead_letter(CREDENTIAL_STATUS),
 )
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The topics one deployment uses, as a value every stage is given.
+
+    A prefix lets several pipelines share one cluster (tests, staging): every name,
+    dead-letter topics included, starts with it.
+    """
+
+    prefix: str = ""
+
+    def _named(self, topic: Topic) -> Topic:
+        return Topic(self.prefix + topic.name, topic.partitions, topic.config)
+
+    @property
+    def assessments(self) -> Topic:
+        return self._named(ASSESSMENT_COMPLETED)
+
+    @property
+    def requests(self) -> Topic:
+        return self._named(CREDENTIAL_REQUESTED)
+
+    @property
+    def issued(self) -> Topic:
+        return self._named(CREDENTIAL_ISSUED)
+
+    @property
+    def status(self) -> Topic:
+        return self._named(CREDENTIAL_STATUS)
+
+    @property
+    def catalog(self) -> Topic:
+        return self._named(ACHIEVEMENT_CATALOG)
+
+    def dead_letters(self, source: Topic) -> Topic:
+        return dead_letter(source)
+
+    def all(self) -> tuple[Topic, ...]:
+        return tuple(self._named(topic) for topic in ALL_TOPICS)

@@ -109,8 +109,12 @@ def build_manifest(
     }
 
 
+def manifest_prefix(tenant: str, partition: int) -> str:
+    return f"{tenant}/manifests/p{partition}/"
+
+
 def manifest_key(tenant: str, partition: int, first_offset: int, last_offset: int) -> str:
-    return f"{tenant}/manifests/p{partition}/{first_offset:012d}-{last_offset:012d}.json"
+    return f"{manifest_prefix(tenant, partition)}{first_offset:012d}-{last_offset:012d}.json"
 
 
 def manifest_digest(manifest: dict[str, Any]) -> str:

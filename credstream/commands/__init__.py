@@ -6,7 +6,17 @@ import click
 
 
 def register(cli: click.Group) -> None:
-    from credstream.commands import catalog, demo, dev, evaluate, keys, top
+    from credstream.commands import (
+        catalog,
+        demo,
+        dev,
+        engines,
+        evaluate,
+        keys,
+        produce,
+        top,
+        workers,
+    )
 
     cli.add_command(dev.dev)
     cli.add_command(demo.demo)
@@ -14,3 +24,6 @@ def register(cli: click.Group) -> None:
     cli.add_command(catalog.catalog)
     cli.add_command(evaluate.evaluate)
     cli.add_command(top.top)
+    cli.add_command(workers.signer)
+    cli.add_command(engines.engines)
+    cli.add_command(produce.produce)

@@ -11,7 +11,7 @@ from signers.service._factory import (
     credential_json,
     default_canonicalizer,
 )
-from signers.service._manifests import ManifestWriter
+from signers.service._manifests import ManifestWriter, S3ManifestIndex
 from signers.service._publish import (
     CREDENTIAL_MEDIA_TYPE,
     Stored,
@@ -24,9 +24,7 @@ from signers.service._service import (
     STAGE,
     BatchReport,
     CatalogLookup,
-    SignerObserver,
     SignerService,
-    UnknownAchievementError,
 )
 
 __all__ = [
@@ -36,15 +34,14 @@ __all__ = [
     "CatalogLookup",
     "CredentialFactory",
     "ManifestWriter",
+    "S3ManifestIndex",
     "SignFailure",
     "SignJob",
     "Signed",
-    "SignerObserver",
     "SignerService",
     "SigningPool",
     "SigningPoolError",
     "Stored",
-    "UnknownAchievementError",
     "badge_key",
     "credential_json",
     "credential_key",

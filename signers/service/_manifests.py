@@ -3,17 +3,51 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from signers.keys import SigningKey
-from signers.manifest import build_manifest, manifest_bytes, manifest_digest, manifest_key
+from signers.manifest import (
+    build_manifest,
+    manifest_bytes,
+    manifest_digest,
+    manifest_key,
+    manifest_prefix,
+)
 from signers.proofs import EDDSA_JCS_2022, JcsCanonicalizer, add_proof
 from signers.service._publish import Stored
 from signers.storage import ObjectWrite, Outcome, WriteOnceStore
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 # Finds the digest of the newest manifest already stored in a chain (None: a new chain).
 LatestDigest = Callable[[str, int], str | None]
+# Lists the object keys of the manifests stored in a chain.
+ListManifests = Callable[[str, int], list[str]]
+
+
+class S3ManifestIndex:
+    """Lists and reads manifests with a boto3 client (rare: at start and on replays)."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def list(self, tenant: str, partition: int) -> list[str]:
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=manifest_prefix(tenant, partition)
+        )
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def latest_digest(self, tenant: str, partition: int) -> str | None:
+        keys = self.list(tenant, partition)
+        if not keys:
+            return None
+        body = self._client.get_object(Bucket=self._bucket, Key=keys[-1])["Body"].read()
+        return hashlib.sha256(body).hexdigest()
 
 
 class ManifestWriter:
@@ -25,13 +59,42 @@ class ManifestWriter:
         tenant_key: Callable[[str], SigningKey],
         issuer_id: Callable[[str], str],
         latest_digest: LatestDigest,
+        list_manifests: ListManifests,
     ) -> None:
         self._store = store
         self._tenant_key = tenant_key
         self._issuer_id = issuer_id
         self._latest_digest = latest_digest
+        self._list_manifests = list_manifests
+        # (tenant, partition) -> [(first offset, last offset, object key)], loaded on demand
+        self._ranges: dict[tuple[str, int], list[tuple[int, int, str]]] = {}
+        self._listed: dict[str, frozenset[str]] = {}
         self._heads: dict[tuple[str, int], str | None] = {}
         self._jcs = JcsCanonicalizer()
+
+    def announced(self, tenant: str, partition: int, offset: int, credential_id: str) -> bool:
+        """Whether a manifest already lists this credential at this offset.
+
+        Manifests are written after notifications are acknowledged, so a listed credential
+        was announced: a replay that finds it stored and listed announces nothing again.
+        Only replays and retries ask, so the lookups stay off the steady-state path.
+        """
+        chain = (tenant, partition)
+        if chain not in self._ranges:
+            ranges = []
+            for key in self._list_manifests(tenant, partition):
+                start, _, end = key.rsplit("/", 1)[1].removesuffix(".json").partition("-")
+                ranges.append((int(start), int(end), key))
+            self._ranges[chain] = ranges
+        for first, last, key in self._ranges[chain]:
+            if first <= offset <= last:
+                if key not in self._listed:
+                    body = self._store.get(key)
+                    entries = json.loads(body).get("entries", []) if body else []
+                    self._listed[key] = frozenset(e["id"] for e in entries)
+                if credential_id in self._listed[key]:
+                    return True
+        return False
 
     def write(self, batch: Sequence[tuple[int, int, Stored, str]]) -> None:
         """``batch``: (partition, offset, stored credential, its award time as xsd:dateTime)
@@ -67,6 +130,8 @@ class ManifestWriter:
             )
             object_key = manifest_key(tenant, partition, min(offsets), max(offsets))
             writes.append(ObjectWrite(object_key, manifest_bytes(signed)))
+            self._ranges.setdefault(chain, []).append((min(offsets), max(offsets), object_key))
+            self._listed[object_key] = frozenset(cid for cid, _ in entries)
             heads[chain] = manifest_digest(signed)
         if not writes:
             return

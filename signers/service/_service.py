@@ -26,11 +26,12 @@ from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from credstream.errors import InvalidInputError
+from credstream.observability import Metrics
 from processors.catalog import Achievement, Issuer
 from schemas.codec import Codec
 from schemas.dead_letters import DeadLetterRecord, Origin, dead_letter_record
 from schemas.models import CredentialRequested
-from schemas.topics import CREDENTIAL_ISSUED, CREDENTIAL_REQUESTED
+from schemas.topics import Topology
 from signers.credential import xsd_datetime
 from signers.service._factory import Signed, SignFailure, SigningPool, SignJob
 from signers.service._manifests import ManifestWriter
@@ -42,28 +43,8 @@ STAGE = "signer"
 log = logging.getLogger("credstream.signer")
 
 
-class UnknownAchievementError(InvalidInputError):
-    """A request names a tenant or achievement version the catalog does not have."""
-
-
 class CatalogLookup(Protocol):
     def achievement(self, tenant: str, key: str, version: int) -> tuple[Achievement, Issuer]: ...
-
-
-class SignerObserver(Protocol):
-    """What the service reports as it goes (metrics); every method is cheap."""
-
-    def batch(self, size: int, sign_seconds: float, store_seconds: float) -> None: ...
-
-    def signed(self, tenant: str, suite: str) -> None: ...
-
-    def stored(self, tenant: str, outcome: str) -> None: ...
-
-    def notified(self, tenant: str, event_time: datetime) -> None: ...
-
-    def dead_letter(self, reason: str) -> None: ...
-
-    def integrity_alarm(self, kind: str) -> None: ...
 
 
 @dataclass
@@ -91,11 +72,12 @@ class SignerService:
         consumer: KafkaConsumer,
         producer: KafkaProducer,
         codec: Codec,
+        topology: Topology,
         catalog: CatalogLookup,
         pool: SigningPool,
         store: WriteOnceStore,
         manifests: ManifestWriter,
-        observer: SignerObserver,
+        metrics: Metrics,
         public_base_url: str,
         suite: str,
         max_batch: int = 500,
@@ -105,11 +87,12 @@ class SignerService:
         self._consumer = consumer
         self._producer = producer
         self._codec = codec
+        self._topology = topology
         self._catalog = catalog
         self._pool = pool
         self._store = store
         self._manifests = manifests
-        self._observer = observer
+        self._metrics = metrics
         self._public_base_url = public_base_url
         self._suite = suite
         self._max_batch = max_batch
@@ -121,7 +104,7 @@ class SignerService:
         self._running = False
 
     def run(self) -> None:
-        self._consumer.subscribe([CREDENTIAL_REQUESTED.name])
+        self._consumer.subscribe([self._topology.requests.name])
         while self._running:
             records = self._poll_batch()
             if records:
@@ -168,8 +151,36 @@ class SignerService:
         """Sign, store, announce and commit one batch of consumed records."""
         report = BatchReport(requests=len(records))
         dead: list[DeadLetterRecord] = []
-        pending: list[_Pending] = []
-        jobs: list[SignJob] = []
+        self._metrics.batch(STAGE, len(records))
+        jobs = self._decode(records, dead, report)
+        with self._metrics.signing():
+            outcomes = self._pool.sign([job for _, job in jobs]) if jobs else []
+        signed: list[tuple[_Pending, Signed]] = []
+        for (item, _), outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, SignFailure):
+                dead.append(self._dead(item.origin, outcome.error_class, outcome.message, report))
+            else:
+                self._metrics.signed(item.request.tenant_id, self._suite)
+                signed.append((item, outcome))
+        with self._metrics.storing():
+            stored = store_credentials(self._store, [s for _, s in signed])
+        announce = self._to_announce(signed, stored, dead, report)
+        self._send(dead, announce)
+        report.notified = len(announce)
+        # The manifest goes last: a credential it lists was stored AND announced.
+        self._manifests.write(
+            [
+                (i.origin.partition, i.origin.offset, r, xsd_datetime(i.request.awarded_at))
+                for i, r in announce
+            ]
+        )
+        self._commit(records)
+        return report
+
+    def _decode(
+        self, records: list[Any], dead: list[DeadLetterRecord], report: BatchReport
+    ) -> list[tuple[_Pending, SignJob]]:
+        jobs = []
         for record in records:
             origin = Origin(
                 record.topic, record.partition, record.offset, record.key, record.value,
@@ -183,31 +194,24 @@ class SignerService:
             except InvalidInputError as error:
                 dead.append(self._dead(origin, type(error).__name__, str(error), report))
                 continue
-            pending.append(_Pending(origin, request))
-            jobs.append(
-                SignJob(
-                    request, achievement, issuer, allocate_slot(record.partition, record.offset)
-                )
-            )
+            slot = allocate_slot(record.partition, record.offset)
+            jobs.append((_Pending(origin, request), SignJob(request, achievement, issuer, slot)))
+        return jobs
 
-        started = time.perf_counter()
-        outcomes = self._pool.sign(jobs) if jobs else []
-        signed_at = time.perf_counter()
-        signed: list[tuple[_Pending, Signed]] = []
-        for item, outcome in zip(pending, outcomes, strict=True):
-            if isinstance(outcome, SignFailure):
-                dead.append(self._dead(item.origin, outcome.error_class, outcome.message, report))
-            else:
-                self._observer.signed(item.request.tenant_id, self._suite)
-                signed.append((item, outcome))
-
-        stored = store_credentials(self._store, [s for _, s in signed])
+    def _to_announce(
+        self,
+        signed: list[tuple[_Pending, Signed]],
+        stored: list[Stored],
+        dead: list[DeadLetterRecord],
+        report: BatchReport,
+    ) -> list[tuple[_Pending, Stored]]:
         announce: list[tuple[_Pending, Stored]] = []
         for (item, _), result in zip(signed, stored, strict=True):
-            self._observer.stored(item.request.tenant_id, result.outcome.value)
+            request = item.request
+            self._metrics.stored(request.tenant_id, result.outcome.value)
             if result.alarm:
-                self._observer.integrity_alarm("credential_conflict")
-                message = f"credential {item.request.credential_id}: the store holds other bytes"
+                self._metrics.integrity_alarm("object_conflict")
+                message = f"credential {request.credential_id}: the store holds other bytes"
                 dead.append(self._dead(item.origin, "IntegrityConflict", message, report))
                 continue
             if result.outcome is Outcome.CREATED:
@@ -216,21 +220,14 @@ class SignerService:
                 report.duplicate_requests += 1
             else:
                 report.identical += 1
+            if result.outcome is not Outcome.CREATED and self._manifests.announced(
+                request.tenant_id, item.origin.partition, item.origin.offset, request.credential_id
+            ):
+                continue  # a replay of a batch that completed: nothing to announce again
             announce.append((item, result))
-        self._manifests.write(
-            [
-                (
-                    item.origin.partition,
-                    item.origin.offset,
-                    result,
-                    xsd_datetime(item.request.awarded_at),
-                )
-                for item, result in announce
-            ]
-        )
-        store_seconds = time.perf_counter() - signed_at
-        self._observer.batch(len(records), signed_at - started, store_seconds)
+        return announce
 
+    def _send(self, dead: list[DeadLetterRecord], announce: list[tuple[_Pending, Stored]]) -> None:
         for letter in dead:
             self._producer.send(
                 letter.topic, key=letter.key, value=letter.value, headers=letter.headers
@@ -242,23 +239,20 @@ class SignerService:
             )
             issued = notification(request, self._public_base_url, achievement.name, issuer.name)
             self._producer.send(
-                CREDENTIAL_ISSUED.name,
+                self._topology.issued.name,
                 key=request.credential_id.encode(),
                 value=self._codec.encode(issued),
             )
         self._producer.flush()  # every dead letter and notification acknowledged (acks=all)
         for item, _ in announce:
-            self._observer.notified(item.request.tenant_id, item.request.awarded_at)
-        report.notified = len(announce)
-        self._commit(records)
-        return report
+            self._metrics.notified(item.request.tenant_id, item.request.awarded_at.timestamp())
 
     def _dead(
         self, origin: Origin, reason: str, message: str, report: BatchReport
     ) -> DeadLetterRecord:
         report.dead_letters += 1
         report.reasons[reason] += 1
-        self._observer.dead_letter(reason)
+        self._metrics.dead_lettered(STAGE, reason)
         log.warning(
             "dead letter from %s[%d]@%d: %s: %s",
             origin.topic, origin.partition, origin.offset, reason, message,
