@@ -15,10 +15,10 @@ from credstream.roots.signer import GROUP
 from credstream.settings import KafkaSettings, S3Settings
 from schemas.codec import Codec
 from schemas.models import CredentialIssued, CredentialRequested, Evidence, Learner
+from signers.keys import open_key
 from signers.manifest import check_manifest
 from signers.proofs import JcsCanonicalizer, RdfcReferenceCanonicalizer, verify_proof
 from signers.service import credential_key
-from signers.keys import open_key
 from tests.integration.workers import (
     committed_everything,
     new_pipeline,
@@ -56,7 +56,7 @@ def _requests(tenant: str) -> list[CredentialRequested]:
                     ),
                 ),
                 source_event_id=f"e-{i}",
-            )  # fmt: skip
+            )
         )
     return requests
 

@@ -24,7 +24,7 @@ from signers.keys import KeySettings, generate_key
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CATALOG = ROOT / "deploy" / "catalogs" / "example-u.yaml"
-PASSPHRASE = "integration-test-passphrase"  # noqa: S105 - a throwaway test key's passphrase
+PASSPHRASE = "integration-test-passphrase"
 
 
 @dataclass(frozen=True)
