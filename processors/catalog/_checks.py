@@ -8,6 +8,7 @@ from processors.catalog._models import (
     AchievementRule,
     AllOf,
     AnyOf,
+    AssessmentRule,
     NOf,
     Rule,
     TenantCatalog,
@@ -71,6 +72,7 @@ def reference_problems(catalog: TenantCatalog) -> list[str]:
     for index, achievement in enumerate(catalog.achievements):
         base = f"achievements[{index}].criteria.rule"
         for path, node in walk(achievement.criteria.rule, base):
+            problems.extend(_timeless_modifiers(path, node))
             if not isinstance(node, AchievementRule):
                 continue
             known = versions.get(node.achievement)
@@ -84,6 +86,28 @@ def reference_problems(catalog: TenantCatalog) -> list[str]:
     if not problems:
         problems.extend(_cycles(catalog))
     return problems
+
+
+def _timeless_modifiers(path: str, node: Rule) -> list[str]:
+    """Modifiers act on assessment results only: one with none beneath it does nothing."""
+    if not isinstance(node, AllOf | AnyOf | NOf):
+        return []
+    if any(isinstance(child, AssessmentRule) for _, child in walk(node, path)):
+        return []
+    given = [
+        name
+        for name, value in (
+            ("within_days", node.within_days),
+            ("max_attempts", node.max_attempts),
+            ("from", node.from_),
+            ("until", node.until),
+        )
+        if value is not None
+    ]
+    return [
+        f"{path}.{name}: needs an assessment rule beneath it (achievement rules are timeless)"
+        for name in given
+    ]
 
 
 def _cycles(catalog: TenantCatalog) -> list[str]:

@@ -74,12 +74,11 @@ class AssessmentLeaf:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class PrerequisiteLeaf:
-    """Met by an award of ``key`` (any version when ``version`` is None) dated in range."""
+    """Met by an award of ``key`` (any version when ``version`` is None), from its
+    ``awarded_at`` on. Timeless: windows and date ranges above it do not apply."""
 
     key: str
     version: int | None
-    from_ms: int
-    until_ms: int
 
 
 Leaf = AssessmentLeaf | PrerequisiteLeaf
@@ -92,7 +91,7 @@ class Group:
     n: int
     children: tuple[Node, ...]
     window_ms: int | None
-    leaves: tuple[Leaf, ...]  # every leaf beneath, for window start candidates
+    leaves: tuple[AssessmentLeaf, ...]  # every assessment beneath: window start candidates
 
 
 Node = Group | AssessmentLeaf | PrerequisiteLeaf
@@ -116,6 +115,8 @@ class _Scope:
     until_ms: int = FOREVER
 
     def narrow(self, rule: Rule) -> _Scope:
+        if isinstance(rule, AchievementRule):
+            return self
         attempts = getattr(rule, "max_attempts", None)
         if attempts is None or (self.max_attempts is not None and self.max_attempts < attempts):
             attempts = self.max_attempts
@@ -139,7 +140,7 @@ def _compile(rule: Rule, scope: _Scope) -> Node:
             scope.until_ms,
         )
     if isinstance(rule, AchievementRule):
-        return PrerequisiteLeaf(rule.achievement, rule.version, scope.from_ms, scope.until_ms)
+        return PrerequisiteLeaf(rule.achievement, rule.version)
     if isinstance(rule, AllOf):
         children, n = rule.all_of, len(rule.all_of)
     elif isinstance(rule, AnyOf):
@@ -152,11 +153,11 @@ def _compile(rule: Rule, scope: _Scope) -> Node:
     return Group(n, compiled, window, tuple(_leaves(compiled)))
 
 
-def _leaves(nodes: Iterable[Node]) -> Iterable[Leaf]:
+def _leaves(nodes: Iterable[Node]) -> Iterable[AssessmentLeaf]:
     for node in nodes:
         if isinstance(node, Group):
             yield from node.leaves
-        else:
+        elif isinstance(node, AssessmentLeaf):
             yield node
 
 
@@ -192,8 +193,7 @@ class TenantIndex:
             rule = _compile(achievement.criteria.rule, _Scope())
             by_target: dict[Target, list[AssessmentLeaf]] = {}
             for leaf in _leaves([rule]):
-                if isinstance(leaf, AssessmentLeaf):
-                    by_target.setdefault(leaf.target, []).append(leaf)
+                by_target.setdefault(leaf.target, []).append(leaf)
             compiled.append(
                 CompiledAchievement(
                     achievement,

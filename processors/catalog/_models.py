@@ -115,8 +115,13 @@ class AssessmentRule(_Dated):
         return data
 
 
-class AchievementRule(_Dated):
-    """A prerequisite achievement this learner was awarded (stackable pathways)."""
+class AchievementRule(_Frozen):
+    """A prerequisite achievement this learner was awarded (stackable pathways).
+
+    Timeless: no modifier applies to it. A prerequisite's ``awarded_at`` depends on the
+    order its events arrived in, so a window or date range over it would make the set of
+    awards depend on delivery order.
+    """
 
     achievement: str = Field(pattern=KEY_PATTERN)
     version: int | None = Field(default=None, ge=1)

@@ -137,7 +137,9 @@ def _award(
 
     proofs: dict[str, Proof] = {}
     sources: list[tuple[int, str]] = []  # prerequisite awards used: (awarded_at, source)
-    _collect(achievement.rule, _NEVER, completed, times, results, awards, proofs, sources)
+    _collect(
+        achievement.rule, _NEVER, completed, completed, times, results, awards, proofs, sources
+    )
     evidence = tuple(sorted(proofs.values()))
     sources.extend((p.at, p.event_id) for p in evidence)
     # Ties at the completing millisecond are broken by event id, so any order agrees.
@@ -185,13 +187,7 @@ def _leaf_times(
     if isinstance(leaf, AssessmentLeaf):
         accepts = leaf.accepts
         return [r.at for r in results.get(leaf.target, ()) if accepts(*_leaf_args(r))]
-    return sorted(
-        award.awarded_at
-        for (key, version), award in awards.items()
-        if key == leaf.key
-        and leaf.version in (None, version)
-        and leaf.from_ms <= award.awarded_at <= leaf.until_ms
-    )
+    return sorted(award.awarded_at for _, _, award in _prerequisite_awards(leaf, awards))
 
 
 def _possible(node: Node, times: Times) -> bool:
@@ -211,18 +207,24 @@ def _possible(node: Node, times: Times) -> bool:
 
 
 def _earliest(node: Node, low: int, high: int, times: Times) -> int | None:
-    """The earliest time t in [low, high] such that results in [low, t] meet ``node``."""
-    if not isinstance(node, Group):
+    """The earliest time t such that the assessment results in [low, min(t, high)] and the
+    prerequisites awarded by t meet ``node``."""
+    if isinstance(node, AssessmentLeaf):
         found = times(node)
         i = bisect_left(found, low)
         return found[i] if i < len(found) and found[i] <= high else None
+    if isinstance(node, PrerequisiteLeaf):
+        found = times(node)
+        return found[0] if found else None  # timeless: the window does not apply
     window = node.window_ms
     if window is None:
         return _combine(node, low, high, times)
     best: int | None = None
     for start in _starts(node, low, high, times):
+        # A window starting later cannot complete earlier: assessment results in it are
+        # no earlier than its start, and prerequisites complete alike in every window.
         if best is not None and start >= best:
-            break  # a window starting later cannot complete earlier
+            break
         end = _combine(node, start, min(high, start + window), times)
         if end is not None and (best is None or end < best):
             best = end
@@ -247,34 +249,39 @@ def _combine(node: Group, low: int, high: int, times: Times) -> int | None:
 
 
 def _starts(node: Group, low: int, high: int, times: Times) -> list[int]:
-    """Candidate window starts: a window can always slide to its earliest result."""
+    """Candidate window starts: a window can always slide to its earliest result. With no
+    result in range, one (empty) window still lets prerequisites meet the rule."""
     starts = {t for leaf in node.leaves for t in times(leaf) if low <= t <= high}
-    return sorted(starts)
+    return sorted(starts) if starts else [low]
 
 
 def _collect(
     node: Node,
     low: int,
     high: int,
+    completed: int,
     times: Times,
     results: Mapping[Target, tuple[Result, ...]],
     awards: Mapping[tuple[str, int], Awarded],
     proofs: dict[str, Proof],
     sources: list[tuple[int, str]],
 ) -> None:
-    """Gather the evidence of a rule met within [low, high]: for every met leaf the best
-    result inside the chosen window; the earliest window start that meets each
-    ``within_days`` group."""
+    """Gather the evidence of a rule met by ``completed`` within [low, high]: for every
+    met leaf its best result inside the chosen window (the earliest window start that
+    meets each ``within_days`` group) or its earliest prerequisite award."""
     if isinstance(node, Group):
         if node.window_ms is not None:
             for start in _starts(node, low, high, times):
                 end = min(high, start + node.window_ms)
-                if _combine(node, start, end, times) is not None:
+                met = _combine(node, start, end, times)
+                if met is not None and met <= completed:
                     low, high = start, end
                     break
         for child in node.children:
-            if _earliest(child, low, high, times) is not None:
-                _collect(child, low, high, times, results, awards, proofs, sources)
+            met = _earliest(child, low, high, times)
+            if met is not None and met <= completed:
+                args = (low, high, completed, times, results, awards, proofs, sources)
+                _collect(child, *args)
     elif isinstance(node, AssessmentLeaf):
         course, assessment = node.target
         best = min(
@@ -289,20 +296,18 @@ def _collect(
             best.at, best.event_id, course, assessment, best.score, best.max_score
         )
     else:
-        _, _, award = min(_prerequisite_awards(node, low, high, awards))
+        _, _, award = min(_prerequisite_awards(node, awards))
         proofs.update((p.event_id, p) for p in award.evidence)
         sources.append((award.awarded_at, award.source_event_id))
 
 
 def _prerequisite_awards(
-    leaf: PrerequisiteLeaf, low: int, high: int, awards: Mapping[tuple[str, int], Awarded]
+    leaf: PrerequisiteLeaf, awards: Mapping[tuple[str, int], Awarded]
 ) -> list[tuple[int, int, Awarded]]:
     return [
         (award.awarded_at, version, award)
         for (key, version), award in awards.items()
-        if key == leaf.key
-        and leaf.version in (None, version)
-        and max(low, leaf.from_ms) <= award.awarded_at <= min(high, leaf.until_ms)
+        if key == leaf.key and leaf.version in (None, version)
     ]
 
 

@@ -260,6 +260,27 @@ def test_a_version_may_build_on_an_earlier_version_but_not_on_itself() -> None:
     assert problem == "achievements[1].criteria.rule: pathway cycle: a v2 -> a v2"
 
 
+def test_modifiers_need_an_assessment_beneath_them() -> None:
+    found = problems(
+        HEAD
+        + achievement("a", '{assessment: "c/m1"}')
+        + achievement("p", "{within_days: 3, from: 2026-01-01, all_of: [{achievement: a}]}")
+    )
+    assert found == (
+        "achievements[1].criteria.rule.within_days: needs an assessment rule beneath it "
+        "(achievement rules are timeless)",
+        "achievements[1].criteria.rule.from: needs an assessment rule beneath it "
+        "(achievement rules are timeless)",
+    )
+    assert (
+        one_problem(
+            achievement("a", '{assessment: "c/m1"}'),
+            achievement("p", "{achievement: a, until: 2026-01-01}"),
+        )
+        == "achievements[1].criteria.rule.until: unknown field"
+    )
+
+
 def test_yaml_problems() -> None:
     assert problems("tenant: [unclosed\n")[0].startswith("not valid YAML: while parsing")
     duplicated = HEAD + achievement("a", '{assessment: "c/m1"}') + "tenant: again\n"
@@ -340,7 +361,14 @@ def test_index_maps_events_to_achievements_in_dependency_order() -> None:
     assert orders["da-101"] < orders["data-analyst-pathway"] < orders["data-scientist-pathway"]
     pathway = catalog.dependents("example-u", "sql-110", 2)[0]
     assert isinstance(pathway.rule, Group)
-    assert any(isinstance(leaf, PrerequisiteLeaf) for leaf in pathway.rule.leaves)
+    assert pathway.key == "data-analyst-pathway"
+    children = pathway.rule.children
+    assert [(c.key, c.version) for c in children if isinstance(c, PrerequisiteLeaf)] == [
+        ("da-101", None),
+        ("da-102", None),
+        ("sql-110", None),
+    ]
+    assert pathway.targets == frozenset()
 
 
 def test_catalog_reload_replaces_one_tenant() -> None:

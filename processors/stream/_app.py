@@ -1,0 +1,125 @@
+"""The processor stage: a Faust app, a thin adapter around :class:`EventHandler`.
+
+- Input topic: ``assessment.completed.v1`` (AssessmentCompleted, keyed ``tenant/learner``,
+  signed by its engine in headers).
+- Output topic: ``credential.requested.v1`` (CredentialRequested, keyed by credential id).
+- Dead-letter topic: ``assessment.completed.v1.dlq`` (undecodable, unauthenticated,
+  misrouted events and unknown tenants), with origin headers.
+- State: per-learner progress in a Faust table (RocksDB, changelog-backed).
+- Delivery: at least once. Faust flushes every produced record (awards, dead letters,
+  changelog) before it commits the offsets that produced them; awards carry
+  deterministic credential ids, and the signer's conditional writes make a repeated
+  award harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from credstream.observability import Metrics
+from processors.stream._handler import EventHandler, Handled
+from schemas.codec import Codec
+from schemas.dead_letters import Origin
+from schemas.topics import Topology
+
+PROGRESS_TABLE = "credstream-progress"
+
+
+def build_app(
+    app_id: str,
+    broker: str,
+    store: str,
+    data_dir: str,
+    topology: Topology,
+    handler: EventHandler,
+    codec: Codec,
+    metrics: Metrics,
+    batch_size: int = 500,
+    batch_seconds: float = 0.05,
+    **faust_options: Any,
+) -> faust.App:
+    """A Faust app whose one agent folds assessment events into learners' progress."""
+    source = topology.assessments
+    app = faust.App(
+        app_id,
+        broker=broker,
+        store=store,
+        datadir=data_dir,
+        topic_partitions=source.partitions,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        web_enabled=False,
+        producer_acks=-1,
+        # Offsets are committed after the records they produced are flushed (see above).
+        broker_commit_every=batch_size,
+        **faust_options,
+    )
+    events = app.topic(source.name, key_serializer="raw", value_serializer="raw")
+    requests = app.topic(topology.requests.name, key_serializer="raw", value_serializer="raw")
+    table = app.Table(
+        PROGRESS_TABLE,
+        partitions=source.partitions,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+    async def send(handled: Handled) -> None:
+        for award in handled.awards:
+            await requests.send(key=award.credential_id.encode(), value=codec.encode(award))
+        if handled.dead_letter is not None:
+            letter = handled.dead_letter
+            await app.producer.send(
+                letter.topic, letter.key, letter.value, partition=None,
+                timestamp=None, headers=letter.headers,
+            )  # fmt: skip
+
+    def record(event: EventT) -> Handled:
+        message = event.message
+        origin = Origin(
+            message.topic, message.partition, message.offset, message.key, message.value,
+            list(message.headers or []),
+        )  # fmt: skip
+        key = message.key or b""
+        handled = handler.handle(origin, table.get(key))
+        if handled.progress is not None:
+            table[key] = handled.progress
+        return handled
+
+    @app.agent(events, concurrency=1)  # higher concurrency loses messages in faust-streaming
+    async def process(stream: faust.StreamT[Any]) -> None:
+        async for batch in stream.take_events(batch_size, within=batch_seconds):
+            metrics.batch("processor", len(batch))
+            outcomes = _fold(stream, batch, record, metrics)
+            for handled in outcomes:
+                await send(handled)
+
+    del process  # registered on the app by the decorator
+    return app
+
+
+def _fold(
+    stream: faust.StreamT[Any],
+    batch: Sequence[EventT],
+    record: Callable[[EventT], Handled],
+    metrics: Metrics,
+) -> list[Handled]:
+    results = []
+    with metrics.evaluating():
+        for event in batch:
+            # Table writes go to the changelog partition of the "current event"; inside a
+            # batch Faust's notion of it is the last event, so set it for each one.
+            stream._set_current_event(event)  # type: ignore[attr-defined]
+            handled = record(event)
+            metrics.consumed(handled.tenant, handled.outcome)  # type: ignore[arg-type]
+            if handled.reason is not None:
+                metrics.dead_lettered("processor", handled.reason)
+                if handled.outcome == "rejected_auth":
+                    metrics.authentication_failed(handled.reason)
+            if handled.awards:
+                metrics.awarded(handled.tenant, len(handled.awards))
+            results.append(handled)
+    return results

@@ -1,0 +1,102 @@
+"""One assessment event through the processor: decode, authenticate, evaluate, route.
+
+Plain code over plain data (no Faust, no Kafka): the Faust agent hands each record and
+the learner's stored progress to :meth:`EventHandler.handle` and acts on the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from credstream.errors import InvalidInputError
+from processors.catalog import Catalog
+from processors.criteria import Progress, evaluate
+from producers import AuthenticityError, verify_event
+from schemas.codec import Codec
+from schemas.dead_letters import DeadLetterRecord, Origin, dead_letter_record
+from schemas.models import AssessmentCompleted, CredentialRequested
+
+STAGE = "processor"
+
+
+class MisroutedEventError(InvalidInputError):
+    """The record key is not ``tenant/learner``: per-learner order and state need it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """What to do with one record."""
+
+    outcome: str  # accepted, dead_lettered, rejected_auth
+    tenant: str
+    progress: bytes | None = None  # new progress to store; None: unchanged
+    awards: Sequence[CredentialRequested] = ()
+    dead_letter: DeadLetterRecord | None = None
+    reason: str | None = None
+
+
+def progress_key(tenant: str, learner_id: str) -> str:
+    """Table key and record key of a learner: events of one learner stay in order."""
+    return f"{tenant}/{learner_id}"
+
+
+class EventHandler:
+    """Per-process state: the codec, the catalog index and engine keys (swapped on change)."""
+
+    def __init__(
+        self,
+        codec: Codec,
+        catalog: Callable[[], Catalog],
+        engine_keys: Mapping[str, bytes],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._codec = codec
+        self._catalog = catalog
+        self._engine_keys = dict(engine_keys)
+        self._clock = clock
+
+    def handle(self, origin: Origin, stored_progress: bytes | None) -> Handled:
+        try:
+            decoded = self._codec.decode_dict(origin.value or b"")
+            if decoded.contract.model is not AssessmentCompleted:
+                raise InvalidInputError(
+                    f"expected an AssessmentCompleted record, got {decoded.contract.name}"
+                )
+            event = AssessmentCompleted.model_validate(decoded.record)
+        except InvalidInputError as error:
+            return self._dead(origin, "", error)
+        except ValueError as error:  # pydantic: a decodable record with invalid values
+            return self._dead(origin, "", InvalidInputError(f"invalid event: {error}"))
+        tenant = event.tenant_id
+        try:
+            verify_event(
+                event_id=event.event_id,
+                engine_id=event.engine_id,
+                schema_fingerprint=decoded.writer.fingerprint,
+                value=origin.value or b"",
+                headers=origin.headers,
+                public_keys=self._engine_keys,
+            )
+        except AuthenticityError as error:
+            return self._dead(origin, tenant, error, outcome="rejected_auth")
+        expected = progress_key(tenant, event.learner.id).encode()
+        if origin.key != expected:
+            error = MisroutedEventError(f"record key {origin.key!r} must be {expected!r}")
+            return self._dead(origin, tenant, error)
+        try:
+            progress = Progress.from_bytes(stored_progress) if stored_progress else None
+            updated, awards = evaluate(progress, event, self._catalog())
+        except InvalidInputError as error:
+            return self._dead(origin, tenant, error)
+        if updated is progress:  # a duplicate, or a result no pending rule reads
+            return Handled("accepted", tenant)
+        return Handled("accepted", tenant, updated.to_bytes(), awards)
+
+    def _dead(
+        self, origin: Origin, tenant: str, error: InvalidInputError, outcome: str = "dead_lettered"
+    ) -> Handled:
+        reason = type(error).__name__
+        letter = dead_letter_record(self._codec, origin, STAGE, reason, str(error), self._clock())
+        return Handled(outcome, tenant or "unknown", dead_letter=letter, reason=reason)
