@@ -7,6 +7,7 @@ import click
 
 def register(cli: click.Group) -> None:
     from credstream.commands import (
+        bench,
         catalog,
         demo,
         dev,
@@ -14,6 +15,7 @@ def register(cli: click.Group) -> None:
         evaluate,
         keys,
         produce,
+        sign,
         top,
         workers,
     )
@@ -27,3 +29,6 @@ def register(cli: click.Group) -> None:
     cli.add_command(workers.signer)
     cli.add_command(engines.engines)
     cli.add_command(produce.produce)
+    cli.add_command(sign.sign)
+    cli.add_command(sign.verify)
+    cli.add_command(bench.bench)

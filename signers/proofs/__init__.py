@@ -16,6 +16,7 @@ from signers.proofs._canon import (
     Canonicalizer,
     DataLossError,
     RdfcReferenceCanonicalizer,
+    default_canonicalizer,
 )
 from signers.proofs._jcs import JcsCanonicalizer, jcs
 from signers.proofs._jsonld import (
@@ -79,6 +80,7 @@ __all__ = [
     "add_proof",
     "canonicalizer_for",
     "controller_document_method",
+    "default_canonicalizer",
     "did_key_method",
     "ed25519_public_key",
     "ed25519_signer",

@@ -134,3 +134,9 @@ def _innermost_message(error: BaseException) -> str:
     message = str(innermost.args[0]) if innermost.args else type(innermost).__name__
     code = getattr(innermost, "code", None)
     return f"{message} ({code})" if code else message
+
+
+def default_canonicalizer() -> Canonicalizer:
+    """The RDFC-1.0 canonicalizer credstream signs and verifies with: the reference one,
+    until a faster one is proven to give identical N-Quads."""
+    return RdfcReferenceCanonicalizer()

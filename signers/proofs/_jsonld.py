@@ -57,6 +57,8 @@ class OfflineDocumentLoader:
             "documentUrl": url,
             "contentType": "application/ld+json",
             "document": copy.deepcopy(self.document(url)),
+            # "static" lets pyld keep the resolved context, so it is processed once.
+            "tag": "static",
         }
 
     def document(self, url: str) -> Any:

@@ -97,7 +97,7 @@ def verify_credential(
         return VerificationResult((format_check,))
     checks = [format_check, _purpose_check(proof)]
     try:
-        method: VerificationMethod | None = resolve(proof["verificationMethod"], ASSERTION_METHOD)
+        method: VerificationMethod | None = resolve(proof["verificationMethod"])
     except VerificationMethodError as error:
         method = None
         checks.append(Check(CheckId.VERIFICATION_METHOD, False, str(error)))

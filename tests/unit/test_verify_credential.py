@@ -94,12 +94,9 @@ def test_controller_document_method_resolves_a_relative_id() -> None:
 @pytest.mark.parametrize(
     ("controller", "message"),
     [
-        ({**ob_controller(), "assertionMethod": []}, "not listed under assertionMethod"),
-        ({**ob_controller(), "verificationMethod": []}, "does not define"),
-        (ob_controller(type="JsonWebKey"), "not a Multikey"),
-        (ob_controller(controller="https://elsewhere.example"), "names controller"),
-        (ob_controller(publicKeyMultibase="zBad0"), "base58btc"),
-        ({**ob_controller(), "id": None}, "has no id"),
+        ({**ob_controller(), "assertionMethod": []}, "not listed in assertionMethod"),
+        (ob_controller(type="JsonWebKey"), "not Multikey"),
+        (ob_controller(controller="https://elsewhere.example"), "controller is not"),
     ],
 )
 def test_controller_document_method_refuses(controller: dict[str, Any], message: str) -> None:

@@ -1,0 +1,197 @@
+"""``credstream sign`` and ``credstream verify``: Data Integrity proofs from the command line.
+
+Input is one JSON credential (pretty-printed or not) or a JSON-lines stream of them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from credstream.errors import ConfigurationError, InvalidInputError, SigningError
+
+SUITES = click.Choice(["eddsa-rdfc-2022", "eddsa-jcs-2022"])
+
+
+@click.command()
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON key file with secretKeyMultibase or privateKeyMultibase.",
+)
+@click.option(
+    "--seed-hex",
+    help="The 32-byte Ed25519 seed in hex. Development only: other local users can read "
+    "command lines.",
+)
+@click.option("--verification-method", required=True, help="proof.verificationMethod (a URL).")
+@click.option("--created", required=True, help="proof.created, e.g. 2024-05-01T10:00:00Z.")
+@click.option("--suite", type=SUITES, default="eddsa-rdfc-2022", show_default=True)
+def sign(
+    source: IO[str],
+    key_file: Path | None,
+    seed_hex: str | None,
+    verification_method: str,
+    created: str,
+    suite: str,
+) -> None:
+    """Sign the credential(s) in SOURCE (a file, or - for stdin); one signed credential per
+    line (compact JSON) on stdout."""
+    from signers.proofs import (
+        PROOF_TYPE,
+        VerificationMethodError,
+        add_proof,
+        default_canonicalizer,
+        did_key_method,
+        ed25519_public_key,
+        ed25519_signer,
+    )
+
+    if (key_file is None) == (seed_hex is None):
+        raise click.UsageError("give exactly one of --key and --seed-hex")
+    seed = read_key_file(key_file) if key_file is not None else _seed_from_hex(seed_hex or "")
+    if verification_method.startswith("did:key:"):
+        try:
+            named_key = did_key_method(verification_method).public_key
+        except VerificationMethodError as error:
+            raise ConfigurationError(f"--verification-method: {error}") from None
+        if named_key != ed25519_public_key(seed):
+            raise ConfigurationError("--verification-method names another key than the signing key")
+    options = {
+        "type": PROOF_TYPE,
+        "cryptosuite": suite,
+        "created": created,
+        "verificationMethod": verification_method,
+        "proofPurpose": "assertionMethod",
+    }
+    signer, canonicalizer = ed25519_signer(seed), default_canonicalizer()
+    out = click.get_text_stream("stdout")
+    for where, document in _documents(source):
+        if not isinstance(document, dict):
+            raise InvalidInputError(f"{where}: a credential must be a JSON object")
+        try:
+            signed = add_proof(document, options, signer, canonicalizer)
+        except SigningError as error:
+            raise InvalidInputError(f"{where}: {error}") from None
+        out.write(json.dumps(signed, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+@click.command()
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.option(
+    "--controller",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Controller document (did.json) holding the key; without it the verification "
+    "method must be a did:key.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON result per credential.")
+@click.pass_context
+def verify(ctx: click.Context, source: IO[str], controller: Path | None, as_json: bool) -> None:
+    """Verify the credential(s) in SOURCE: proof, issuer/verification-method binding and
+    validity period. Exit 0 when all are valid, 1 otherwise."""
+    from signers.proofs import (
+        ResolveMethod,
+        controller_document_method,
+        default_canonicalizer,
+        did_key_method,
+        verify_credential,
+    )
+
+    resolve: ResolveMethod = did_key_method
+    if controller is not None:
+        resolve = partial(controller_document_method, _json_object(controller))
+    canonicalizer, now = default_canonicalizer(), datetime.now(UTC)
+    all_verified = True
+    for where, document in _documents(source):
+        result = verify_credential(document, resolve, now, canonicalizer)
+        all_verified = all_verified and result.verified
+        label = document.get("id", where) if isinstance(document, dict) else where
+        if as_json:
+            click.echo(json.dumps({"credential": label, **result.as_dict()}, ensure_ascii=False))
+            continue
+        click.echo(f"{label}: {'verified' if result.verified else 'NOT VERIFIED'}")
+        for check in result.checks:
+            click.echo(f"  {'ok  ' if check.valid else 'FAIL'} {check.id}: {check.message}")
+    ctx.exit(0 if all_verified else 1)
+
+
+def read_key_file(path: Path) -> bytes:
+    """The Ed25519 seed in a JSON key file (``secretKeyMultibase`` or
+    ``privateKeyMultibase``, as the test vectors' keyPair.json). Messages never quote it."""
+    from signers.multikey import seed_from_multibase
+
+    document = _json_object(path)
+    for field in ("secretKeyMultibase", "privateKeyMultibase"):
+        if isinstance(document.get(field), str):
+            try:
+                return seed_from_multibase(document[field])
+            except SigningError as error:
+                raise InvalidInputError(f"{path}: {field}: {error}") from None
+    raise InvalidInputError(f"{path}: no secretKeyMultibase or privateKeyMultibase string")
+
+
+def _seed_from_hex(text: str) -> bytes:
+    try:
+        seed = bytes.fromhex(text)
+    except ValueError:
+        seed = b""
+    if len(seed) != 32:
+        raise click.BadParameter("must be 64 hexadecimal digits", param_hint="--seed-hex")
+    return seed
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise InvalidInputError(f"{path}: not a readable JSON file ({error})") from None
+    if not isinstance(document, dict):
+        raise InvalidInputError(f"{path}: expected a JSON object")
+    return document
+
+
+def _documents(source: IO[str]) -> Iterator[tuple[str, Any]]:
+    """(where, document) for one JSON document, or for each line of JSON lines.
+
+    The first non-blank line decides: a complete JSON value means JSON lines (streamed),
+    anything else is the start of a single multi-line document.
+    """
+    name = getattr(source, "name", "<input>")
+    lines = enumerate(source, start=1)
+    start = next(((number, line) for number, line in lines if line.strip()), None)
+    if start is None:
+        return
+    number, line = start
+    try:
+        first = _loads(line)
+    except ValueError:
+        rest = "".join(text for _, text in lines)
+        try:
+            yield name, _loads(line + rest)
+        except ValueError as error:
+            raise InvalidInputError(f"{name}: neither JSON nor JSON lines ({error})") from None
+        return
+    yield f"{name} line {number}", first
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            yield f"{name} line {number}", _loads(line)
+        except ValueError as error:
+            raise InvalidInputError(f"{name} line {number}: not JSON ({error})") from None
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
