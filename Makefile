@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup up down demo test lint unit integration
+.PHONY: setup up down demo test lint unit integration tools
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "credstream needs Python 3.11 or newer")'
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# Debian's prometheus + promtool (alert rule tests, the scrape test); a no-op once installed.
+tools:
+	sh deploy/prometheus/install.sh
 
 up: setup
 	$(BIN)/credstream dev up
@@ -29,12 +33,12 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-unit: setup
+unit: setup tools
 	$(BIN)/pytest -q tests/unit
 
-integration: up
+integration: up tools
 	$(BIN)/pytest -q tests/integration
 
 # Lint and types first (fast), then unit and integration tests in one pytest run.
-test: lint up
+test: lint up tools
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
