@@ -108,6 +108,18 @@ class RdfcReferenceCanonicalizer:
             if unknown is not None:
                 raise unknown from error
             raise CanonicalizationError(f"RDFC-1.0: {_innermost_message(error)}") from error
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            IndexError,
+            RecursionError,
+        ) as error:
+            # pyld 2 fails on some malformed input (odd inline contexts) with Python errors.
+            raise CanonicalizationError(
+                f"RDFC-1.0: invalid JSON-LD ({type(error).__name__})"
+            ) from error
         return nquads
 
 

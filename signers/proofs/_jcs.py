@@ -31,7 +31,10 @@ class JcsCanonicalizer:
 def jcs(value: Any) -> str:
     """The RFC 8785 canonical JSON text of ``value`` (parsed JSON: dict, list, str, ...)."""
     out: list[str] = []
-    _write(value, out)
+    try:
+        _write(value, out)
+    except RecursionError:
+        raise CanonicalizationError("JCS: the value is nested too deeply") from None
     return "".join(out)
 
 

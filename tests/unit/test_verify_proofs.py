@@ -164,3 +164,29 @@ def test_malformed_input_is_a_proof_format_problem(
 ) -> None:
     result = verify_proof(secured, bytes(32), canonicalizer)
     assert [(p.id, message in p.message) for p in result.problems] == [(CheckId.PROOF_FORMAT, True)]
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"@language": None, "type": {"type": None}},  # pyld 2 raises KeyError on this one
+        [{"@version": 2.0}],
+    ],
+)
+def test_malformed_json_ld_is_a_canonicalization_problem_not_a_crash(
+    context: Any, canonicalizer: RdfcReferenceCanonicalizer
+) -> None:
+    signed, public = VECTORS["ob-rdfc"]
+    result = verify_proof({**signed, "@context": context}, public, canonicalizer)
+    assert [problem.id for problem in result.problems] == [CheckId.CANONICALIZATION]
+
+
+def test_deeply_nested_input_is_refused_not_a_crash(
+    canonicalizer: RdfcReferenceCanonicalizer,
+) -> None:
+    signed, public = VECTORS["w3c-jcs"]
+    deep: Any = "x"
+    for _ in range(5000):
+        deep = [deep]
+    result = verify_proof({**signed, "credentialSubject": deep}, public, canonicalizer)
+    assert [problem.id for problem in result.problems] == [CheckId.CANONICALIZATION]
