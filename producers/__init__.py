@@ -9,6 +9,7 @@ from producers._producer import (
     DeliveryFailure,
     DeliveryReport,
 )
+from producers._run import EventSink, SendSummary, send_events
 from producers._signing import (
     HEADER_ENGINE,
     HEADER_SIGNATURE,
@@ -44,6 +45,8 @@ __all__ = [
     "EngineRecord",
     "EngineRegistry",
     "EventSigner",
+    "EventSink",
+    "SendSummary",
     "TamperedEventError",
     "UnknownEngineError",
     "UnsignedEventError",
@@ -51,6 +54,7 @@ __all__ = [
     "Workload",
     "courses_from_description",
     "generate",
+    "send_events",
     "signed_message",
     "synthetic_courses",
     "verify_event",

@@ -1,0 +1,81 @@
+"""The send loop: pacing to a rate, progress, and the summary (with an injected fake sink)."""
+
+from __future__ import annotations
+
+from producers import (
+    DeliveryError,
+    DeliveryFailure,
+    DeliveryReport,
+    Workload,
+    generate,
+    send_events,
+    synthetic_courses,
+)
+from schemas.models import AssessmentCompleted
+
+EVENTS = list(generate(Workload(synthetic_courses(2), learners=10, events=50)))
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
+        self.now += seconds
+
+
+class Sink:
+    def __init__(self, clock: FakeClock, cost: float, fail: int = 0) -> None:
+        self.clock, self.cost, self.fail = clock, cost, fail
+        self.sent: list[AssessmentCompleted] = []
+
+    def send(self, event: AssessmentCompleted) -> int:
+        self.clock.now += self.cost
+        self.sent.append(event)
+        return 100
+
+    def flush(self, timeout: float | None = None) -> DeliveryReport:
+        ok = len(self.sent) - self.fail
+        failures = tuple(DeliveryFailure(e.event_id, "boom") for e in self.sent[: self.fail])
+        report = DeliveryReport(ok, self.fail, 100 * ok, failures)
+        if failures:
+            raise DeliveryError(report)
+        return report
+
+
+def test_as_fast_as_possible_without_sleeping() -> None:
+    clock = FakeClock()
+    sink = Sink(clock, cost=0.001)
+    summary = send_events(EVENTS, sink, clock=clock, sleep=clock.sleep, cpu_time=lambda: 0.0)
+    assert sink.sent == EVENTS
+    assert clock.slept == 0
+    assert (summary.queued, summary.sent, summary.failed, summary.bytes) == (50, 50, 0, 5000)
+    assert round(summary.rate) == 1000
+
+
+def test_paced_to_the_target_rate_with_progress() -> None:
+    clock = FakeClock()
+    reports: list[tuple[int, float]] = []
+    summary = send_events(
+        EVENTS, Sink(clock, cost=0.0001), rate=20, clock=clock, sleep=clock.sleep,
+        progress=lambda queued, elapsed: reports.append((queued, elapsed)), progress_every=1.0,
+        cpu_time=iter([1.0, 1.5]).__next__,
+    )  # fmt: skip
+    assert 2.4 < summary.seconds < 2.6  # 50 events at 20/s
+    assert 19 < summary.rate < 21
+    assert [q for q, _ in reports][:2] == [21, 41]  # about once a second
+    assert reports[-1][0] == 50
+    assert summary.cpu_per_event_us == 0.5 / 50 * 1e6
+
+
+def test_failed_deliveries_are_counted_not_raised() -> None:
+    clock = FakeClock()
+    summary = send_events(
+        EVENTS, Sink(clock, 0.001, fail=3), clock=clock, sleep=clock.sleep, cpu_time=lambda: 0.0
+    )
+    assert (summary.sent, summary.failed) == (47, 3)
