@@ -26,6 +26,7 @@ from producers._signing import (
 from producers._synthetic import (
     CourseSpec,
     Workload,
+    courses_from_assessments,
     courses_from_description,
     generate,
     synthetic_courses,
@@ -52,6 +53,7 @@ __all__ = [
     "UnsignedEventError",
     "VerifiedEvent",
     "Workload",
+    "courses_from_assessments",
     "courses_from_description",
     "generate",
     "send_events",

@@ -5,8 +5,9 @@ assessments in order, pass with a probability that depends on their ability, ret
 they fail (up to ``max_attempts``, then drop out of the course), and the stream carries a
 few percent duplicate deliveries and events delivered out of order, as real engines do.
 
-The courses can come from a catalog-like description, so a test can generate events that
-exercise a given achievement catalog::
+The courses can come from a description, or from an achievement catalog itself (its rules'
+``assessment: "da-101/m1"`` entries), so a test can generate events that exercise a given
+catalog::
 
     {"courses": [{"id": "da-101", "assessments": ["da-101/m1", ..., "da-101/m6"],
                   "max_score": 100, "pass_mark": 0.7}]}
@@ -83,8 +84,14 @@ def courses_from_description(
 ) -> tuple[CourseSpec, ...]:
     """Courses from ``{"courses": [{"id", "assessments", "max_score"?, "pass_mark"?}]}``.
 
-    ``course_id`` / ``assessment_ids`` are accepted as key names too.
+    ``course_id`` / ``assessment_ids`` are accepted as key names too. Any other document
+    (an achievement catalog) is searched for ``assessment: "<course>/<id>"`` entries, see
+    :func:`courses_from_assessments`.
     """
+    if isinstance(description, Mapping) and "courses" not in description:
+        found: list[str] = []
+        _collect_assessments(description, found)
+        return courses_from_assessments(found)
     items = description.get("courses") if isinstance(description, Mapping) else description
     if not isinstance(items, Sequence) or isinstance(items, str) or not items:
         raise InvalidInputError("courses: expected a non-empty list of courses")
@@ -110,6 +117,32 @@ def courses_from_description(
             raise InvalidInputError(f"{where}: max_score and pass_mark are numbers") from None
         courses.append(CourseSpec(course_id, tuple(assessments), max_score, pass_mark))
     return tuple(courses)
+
+
+def courses_from_assessments(assessment_ids: Sequence[str]) -> tuple[CourseSpec, ...]:
+    """Courses from ``course/assessment`` ids, in the order they first appear."""
+    courses: dict[str, list[str]] = {}
+    for assessment in assessment_ids:
+        course, slash, _ = assessment.partition("/")
+        if not slash or not course:
+            raise InvalidInputError(f"assessment {assessment!r}: expected <course>/<assessment>")
+        if assessment not in courses.setdefault(course, []):
+            courses[course].append(assessment)
+    if not courses:
+        raise InvalidInputError("courses: no assessments found")
+    return tuple(CourseSpec(course, tuple(ids)) for course, ids in courses.items())
+
+
+def _collect_assessments(node: Any, found: list[str]) -> None:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "assessment" and isinstance(value, str):
+                found.append(value)
+            else:
+                _collect_assessments(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _collect_assessments(item, found)
 
 
 @dataclass

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
 from producers import DEFAULT_DIRECTORY
 from producers.adapters import FORMATS
@@ -23,7 +23,8 @@ from schemas.topics import ASSESSMENT_COMPLETED
 @click.option(
     "--courses-file",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help='Courses as JSON: {"courses": [{"id", "assessments": [...]}]} (overrides --courses).',
+    help='Courses (overrides --courses): YAML or JSON {"courses": [{"id", "assessments"}]}, '
+    "or an achievement catalog (its rules' assessments).",
 )
 @click.option("--events", default=10_000, show_default=True)
 @click.option("--rate", default=0.0, show_default=True, help="Events per second; 0: no limit.")
@@ -83,7 +84,7 @@ def produce(
         click.echo(f"{file}: {total} events valid, {len(conversion.skipped)} skipped", err=True)
     else:
         catalog = (
-            courses_from_description(json.loads(courses_file.read_text()))
+            courses_from_description(yaml.safe_load(courses_file.read_text()))
             if courses_file
             else synthetic_courses(courses, seed)
         )

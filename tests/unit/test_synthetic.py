@@ -115,3 +115,33 @@ def test_bad_workloads_are_refused() -> None:
         Workload(())
     with pytest.raises(InvalidInputError, match="duplicate_rate"):
         _workload(duplicate_rate=0.9)
+
+
+def test_an_achievement_catalog_drives_the_workload_through_its_rules() -> None:
+    catalog = {
+        "tenant": "example-u",
+        "achievements": [
+            {"key": "first", "criteria": {"rule": {"assessment": "da-101/m1"}}},
+            {
+                "key": "da-101",
+                "criteria": {
+                    "rule": {
+                        "n_of": 2,
+                        "of": [
+                            {"assessment": f"da-101/m{i}", "min_percent": 80} for i in (1, 2, 3)
+                        ],
+                    }
+                },
+            },
+            {"key": "sql", "criteria": {"rule": {"all_of": [{"assessment": "sql-110/exam"}]}}},
+        ],
+    }
+    courses = courses_from_description(catalog)
+    assert [(c.course_id, c.assessment_ids) for c in courses] == [
+        ("da-101", ("da-101/m1", "da-101/m2", "da-101/m3")),
+        ("sql-110", ("sql-110/exam",)),
+    ]
+    with pytest.raises(InvalidInputError, match="no assessments found"):
+        courses_from_description({"tenant": "x"})
+    with pytest.raises(InvalidInputError, match="expected <course>/<assessment>"):
+        courses_from_description({"rule": {"assessment": "m1"}})
