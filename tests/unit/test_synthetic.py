@@ -93,7 +93,8 @@ def test_a_catalog_description_drives_the_workload() -> None:
 @pytest.mark.parametrize(
     ("description", "message"),
     [
-        ({}, "courses: expected a non-empty list"),
+        ({"courses": []}, "courses: expected a non-empty list"),
+        ({}, "courses: no assessments found"),
         ({"courses": ["da-101"]}, r"courses\[0\]: expected an object"),
         ({"courses": [{"assessments": ["a"]}]}, r"courses\[0\].id: expected a course id"),
         (
