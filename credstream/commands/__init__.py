@@ -32,3 +32,4 @@ def register(cli: click.Group) -> None:
     cli.add_command(sign.sign)
     cli.add_command(sign.verify)
     cli.add_command(bench.bench)
+    cli.add_command(workers.processor)

@@ -22,3 +22,13 @@ def signer(log_level: str) -> None:
 
     _logging(log_level)
     run_signer(SignerSettings())
+
+
+@click.command()
+@click.option("--log-level", default="info", show_default=True)
+def processor(log_level: str) -> None:
+    """Consume assessment events; evaluate criteria; request credentials (Faust)."""
+    from credstream.roots.processor import ProcessorSettings, run_processor
+
+    _logging(log_level)
+    run_processor(ProcessorSettings())

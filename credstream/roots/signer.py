@@ -22,6 +22,11 @@ from signers.service import Signed
 GROUP = "credstream-signer"
 
 
+def signer_group(settings: KafkaSettings) -> str:
+    """The consumer group of the signers of one topology (prefixed like its topics)."""
+    return settings.topic_prefix + GROUP
+
+
 class SignerSettings(BaseSettings):
     """Settings of a signer process. Environment prefix ``CREDSTREAM_SIGNER_``; Kafka, the
     store and keys come from ``CREDSTREAM_KAFKA_``, ``CREDSTREAM_S3_`` and
@@ -73,7 +78,9 @@ def run_signer(settings: SignerSettings) -> None:
     options = BuildOptions(settings.public_base_url, status_lists=settings.status_lists)
     pool = SigningPool(options, settings.keys, settings.suite, settings.processes)
     service = SignerService(
-        consumer=kafka_consumer(settings.kafka, GROUP, max_poll_records=settings.max_batch),
+        consumer=kafka_consumer(
+            settings.kafka, signer_group(settings.kafka), max_poll_records=settings.max_batch
+        ),
         producer=kafka_producer(settings.kafka, max_request_size=4_194_304),
         codec=Codec(),
         topology=topology,

@@ -14,10 +14,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 import faust
+from faust.streams import Stream
 from faust.types import EventT
 
 from credstream.observability import Metrics
@@ -50,7 +51,6 @@ def build_app(
         store=store,
         datadir=data_dir,
         topic_partitions=source.partitions,
-        topic_allow_declare=False,
         topic_disable_leader=True,
         web_enabled=False,
         producer_acks=-1,
@@ -63,8 +63,10 @@ def build_app(
     table = app.Table(
         PROGRESS_TABLE,
         partitions=source.partitions,
-        key_serializer="raw",
-        value_serializer="raw",
+        # Progress is stored as the engine's own compact bytes, not re-encoded by Faust.
+        schema=faust.Schema(
+            key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+        ),
     )
 
     async def send(handled: Handled) -> None:
@@ -77,11 +79,12 @@ def build_app(
                 timestamp=None, headers=letter.headers,
             )  # fmt: skip
 
-    def record(event: EventT) -> Handled:
+    def record(event: EventT[Any]) -> Handled:
         message = event.message
+        headers = message.headers or []
         origin = Origin(
             message.topic, message.partition, message.offset, message.key, message.value,
-            list(message.headers or []),
+            list(headers.items()) if isinstance(headers, Mapping) else list(headers),
         )  # fmt: skip
         key = message.key or b""
         handled = handler.handle(origin, table.get(key))
@@ -90,21 +93,21 @@ def build_app(
         return handled
 
     @app.agent(events, concurrency=1)  # higher concurrency loses messages in faust-streaming
-    async def process(stream: faust.StreamT[Any]) -> None:
+    async def process(agent_stream: faust.StreamT[Any]) -> None:
+        stream = cast(Stream[Any], agent_stream)  # the concrete stream has take_events
         async for batch in stream.take_events(batch_size, within=batch_seconds):
             metrics.batch("processor", len(batch))
             outcomes = _fold(stream, batch, record, metrics)
             for handled in outcomes:
                 await send(handled)
 
-    del process  # registered on the app by the decorator
     return app
 
 
 def _fold(
-    stream: faust.StreamT[Any],
-    batch: Sequence[EventT],
-    record: Callable[[EventT], Handled],
+    stream: Stream[Any],
+    batch: Sequence[EventT[Any]],
+    record: Callable[[EventT[Any]], Handled],
     metrics: Metrics,
 ) -> list[Handled]:
     results = []
@@ -112,7 +115,7 @@ def _fold(
         for event in batch:
             # Table writes go to the changelog partition of the "current event"; inside a
             # batch Faust's notion of it is the last event, so set it for each one.
-            stream._set_current_event(event)  # type: ignore[attr-defined]
+            stream._set_current_event(event)
             handled = record(event)
             metrics.consumed(handled.tenant, handled.outcome)  # type: ignore[arg-type]
             if handled.reason is not None:

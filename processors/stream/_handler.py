@@ -83,8 +83,8 @@ class EventHandler:
             return self._dead(origin, tenant, error, outcome="rejected_auth")
         expected = progress_key(tenant, event.learner.id).encode()
         if origin.key != expected:
-            error = MisroutedEventError(f"record key {origin.key!r} must be {expected!r}")
-            return self._dead(origin, tenant, error)
+            misrouted = MisroutedEventError(f"record key {origin.key!r} must be {expected!r}")
+            return self._dead(origin, tenant, misrouted)
         try:
             progress = Progress.from_bytes(stored_progress) if stored_progress else None
             updated, awards = evaluate(progress, event, self._catalog())

@@ -105,10 +105,14 @@ class SignerService:
 
     def run(self) -> None:
         self._consumer.subscribe([self._topology.requests.name])
-        while self._running:
-            records = self._poll_batch()
-            if records:
-                self._process_until_durable(records)
+        try:
+            while self._running:
+                records = self._poll_batch()
+                if records:
+                    self._process_until_durable(records)
+        finally:
+            self._consumer.close()  # leave the group now: partitions move without a timeout
+            self._producer.close()
 
     def _poll_batch(self) -> list[Any]:
         """Up to max_batch records, waiting at most linger_ms once the first arrives."""

@@ -11,10 +11,10 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from credstream.clients import kafka_producer
-from credstream.roots.signer import GROUP
+from credstream.roots.signer import signer_group
 from credstream.settings import KafkaSettings, S3Settings
 from schemas.codec import Codec
-from schemas.models import CredentialIssued, CredentialRequested, Evidence, Learner
+from schemas.models import CredentialIssued, CredentialRequested, DeadLetter, Evidence, Learner
 from signers.keys import open_key
 from signers.manifest import check_manifest
 from signers.proofs import JcsCanonicalizer, RdfcReferenceCanonicalizer, verify_proof
@@ -71,7 +71,9 @@ def _objects(s3, bucket: str, prefix: str) -> dict[str, bytes]:  # type: ignore[
 
 
 def _rewind(kafka: KafkaSettings, topic: str) -> None:
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=GROUP)
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers, group_id=signer_group(kafka)
+    )
     partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
     consumer.commit({tp: OffsetAndMetadata(0, "", -1) for tp in partitions})
     consumer.close()
@@ -88,18 +90,26 @@ def test_signer_issues_each_request_once_and_a_replay_changes_nothing(
     requests = _requests(pipeline.tenant)
     with kafka_producer(pipeline.kafka) as producer:
         for request in requests:
-            producer.send(topology.requests.name, key=request.credential_id.encode(),
-                          value=codec.encode(request))  # fmt: skip
+            producer.send(
+                topology.requests.name,
+                key=request.credential_id.encode(),
+                value=codec.encode(request),
+            )
         producer.send(topology.requests.name, key=b"poison", value=b"\xc3\x01 not avro")
-        unknown = requests[0].model_copy(update={"credential_id": str(uuid.uuid4()),
-                                                  "achievement_key": "no-such-badge"})  # fmt: skip
+        unknown = requests[0].model_copy(
+            update={"credential_id": str(uuid.uuid4()), "achievement_key": "no-such-badge"}
+        )
         producer.send(topology.requests.name, key=b"unknown", value=codec.encode(unknown))
         producer.flush()
 
-    with worker(pipeline, "signer", CREDSTREAM_SIGNER_PROCESSES="1"):
+    group = signer_group(pipeline.kafka)
+    with worker(pipeline, "signer", CREDSTREAM_SIGNER_PROCESSES="1") as process:
+        wait_until(
+            lambda: committed_everything(pipeline.kafka, group, topology.requests.name),
+            what="the signer to commit every request",
+            alive=[process],
+        )
         issued = read_topic(pipeline.kafka, topology.issued.name, REQUESTS)
-        wait_until(lambda: committed_everything(pipeline.kafka, GROUP, topology.requests.name),
-                   what="the signer to commit every request")  # fmt: skip
 
     notifications = [codec.decode_as(r.value, CredentialIssued) for r in issued]
     assert sorted(n.credential_id for n in notifications) == sorted(
@@ -132,15 +142,21 @@ def test_signer_issues_each_request_once_and_a_replay_changes_nothing(
         headers = dict(letter.headers)
         assert headers["cs-dlq-source-topic"] == topology.requests.name.encode()
         assert headers["cs-dlq-stage"] == b"signer"
-        assert int(headers["cs-dlq-source-offset"]) >= REQUESTS
+        envelope = codec.decode_as(letter.value, DeadLetter)
+        assert int(headers["cs-dlq-source-offset"]) == envelope.source_offset
+        assert int(headers["cs-dlq-source-partition"]) == envelope.source_partition
+        assert envelope.original_value in (b"\xc3\x01 not avro", codec.encode(unknown))
     reasons = {dict(letter.headers)["cs-dlq-error-class"] for letter in dead}
     assert reasons == {b"UnknownSchemaError", b"UnknownAchievementError"}
 
     # Replay everything: the group starts again from offset 0.
     _rewind(pipeline.kafka, topology.requests.name)
-    with worker(pipeline, "signer", CREDSTREAM_SIGNER_PROCESSES="0"):
-        wait_until(lambda: committed_everything(pipeline.kafka, GROUP, topology.requests.name),
-                   what="the replay to finish")  # fmt: skip
+    with worker(pipeline, "signer", CREDSTREAM_SIGNER_PROCESSES="0") as process:
+        wait_until(
+            lambda: committed_everything(pipeline.kafka, group, topology.requests.name),
+            what="the replay to finish",
+            alive=[process],
+        )
     assert (
         _objects(s3, store.bucket, f"{pipeline.tenant}/") == objects
     )  # nothing new, nothing changed

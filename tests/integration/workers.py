@@ -19,11 +19,14 @@ from kafka import KafkaConsumer, TopicPartition
 from credstream.clients import ensure_topics, kafka_producer
 from credstream.settings import KafkaSettings, S3Settings
 from processors.catalog import TenantCatalog, encode_catalog, load_catalog
+from producers import AssessmentEventProducer, CourseSpec, EngineRegistry, Workload, generate
+from schemas.models import AssessmentCompleted
 from schemas.topics import Topology
 from signers.keys import KeySettings, generate_key
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CATALOG = ROOT / "deploy" / "catalogs" / "example-u.yaml"
+ENGINE = "it-engine"
 PASSPHRASE = "integration-test-passphrase"
 
 
@@ -35,6 +38,7 @@ class Pipeline:
     store: S3Settings
     keys: KeySettings
     catalog: TenantCatalog
+    engines_dir: Path
 
     @property
     def topology(self) -> Topology:
@@ -54,6 +58,9 @@ class Pipeline:
             "CREDSTREAM_KEYS_KEYRING_DIR": str(self.keys.keyring_dir),
             "CREDSTREAM_KEYS_PASSPHRASE": PASSPHRASE,
             "CREDSTREAM_METRICS_PORT": "0",
+            "CREDSTREAM_PROCESSOR_ENGINES_DIR": str(self.engines_dir),
+            "CREDSTREAM_PROCESSOR_STORE": "memory://",
+            "CREDSTREAM_PROCESSOR_DATA_DIR": str(self.engines_dir.parent / "processor"),
             **extra,
         }
 
@@ -72,7 +79,52 @@ def new_pipeline(kafka: KafkaSettings, store: S3Settings, tmp: Path) -> Pipeline
             value=encode_catalog(catalog),
         )
         producer.flush()
-    return Pipeline(settings, store, keys, catalog)
+    engines = tmp / "engines"
+    EngineRegistry(engines).add(ENGINE, datetime.now(UTC))
+    return Pipeline(settings, store, keys, catalog, engines)
+
+
+def catalog_courses(catalog: TenantCatalog) -> tuple[CourseSpec, ...]:
+    """The courses a catalog's assessment rules name, for the synthetic workload."""
+    from processors.catalog import AssessmentRule
+
+    found: dict[str, set[str]] = {}
+
+    def visit(rule: object) -> None:
+        if isinstance(rule, AssessmentRule):
+            found.setdefault(rule.course, set()).add(rule.assessment)
+        for child in (
+            getattr(rule, "all_of", ()) + getattr(rule, "any_of", ()) + getattr(rule, "of", ())
+        ):
+            visit(child)
+
+    for achievement in catalog.achievements:
+        visit(achievement.criteria.rule)
+    return tuple(CourseSpec(course, tuple(sorted(ids))) for course, ids in sorted(found.items()))
+
+
+def synthetic_events(
+    pipeline: Pipeline, events: int, learners: int, seed: int = 7
+) -> list[AssessmentCompleted]:
+    workload = Workload(
+        courses=catalog_courses(pipeline.catalog),
+        learners=learners,
+        events=events,
+        seed=seed,
+        tenant_id=pipeline.tenant,
+        engine_id=ENGINE,
+    )
+    return list(generate(workload))
+
+
+def produce_events(pipeline: Pipeline, events: list[AssessmentCompleted]) -> None:
+    registry = EngineRegistry(pipeline.engines_dir)
+    with AssessmentEventProducer.connect(
+        pipeline.kafka, registry.signer(ENGINE), topic=pipeline.topology.assessments.name
+    ) as producer:
+        for event in events:
+            producer.send(event)
+        producer.flush()
 
 
 @contextmanager
@@ -123,10 +175,16 @@ def committed_everything(kafka: KafkaSettings, group: str, topic: str) -> bool:
     return done
 
 
-def wait_until(condition, seconds: float = 90, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+def wait_until(  # type: ignore[no-untyped-def]
+    condition, seconds: float = 90, what: str = "condition", alive=()
+) -> None:
+    """Poll ``condition``; fail early if a process in ``alive`` has exited."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
             return
+        for process in alive:
+            if process.poll() is not None:
+                raise AssertionError(f"{process.args} exited ({process.returncode}) before {what}")
         time.sleep(0.5)
     raise AssertionError(f"timed out after {seconds}s waiting for {what}")

@@ -1,0 +1,87 @@
+"""Composition root of the processor (``credstream processor``): a Faust worker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from credstream.observability import MetricsSettings
+from credstream.settings import KafkaSettings
+from producers import DEFAULT_DIRECTORY
+
+APP_ID = "credstream-processor"
+
+
+class ProcessorSettings(BaseSettings):
+    """Settings of a processor process. Environment prefix ``CREDSTREAM_PROCESSOR_``;
+    Kafka from ``CREDSTREAM_KAFKA_``, metrics from ``CREDSTREAM_METRICS_``."""
+
+    model_config = SettingsConfigDict(env_prefix="CREDSTREAM_PROCESSOR_", frozen=True)
+
+    # rocksdb:// in production (per-partition RocksDB, restored from the changelog);
+    # memory:// keeps the table in memory and restores it from the changelog at start.
+    store: str = "rocksdb://"
+    data_dir: Path = Path(".credstream/processor")
+    engines_dir: Path = DEFAULT_DIRECTORY
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    batch_seconds: float = Field(default=0.05, gt=0)
+    # Replication of Faust's own topics (the progress changelog).
+    replication_factor: int = Field(default=1, ge=1)
+    log_level: str = "warn"
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+
+
+def run_processor(settings: ProcessorSettings) -> None:
+    import faust
+
+    from credstream.clients import kafka_consumer
+    from credstream.observability import Metrics, serve
+    from processors.catalog import Catalog, TenantCatalog
+    from processors.catalog_feed import CatalogFeed
+    from processors.stream import EventHandler, build_app
+    from producers import EngineRegistry
+    from schemas.codec import Codec
+
+    metrics = Metrics("processor")
+    topology = settings.kafka.topology()
+    index: list[Catalog] = [Catalog()]  # swapped whole when a catalog changes
+
+    def reindex(catalogs: dict[str, TenantCatalog]) -> None:
+        index[0] = Catalog(catalogs.values())
+
+    feed = CatalogFeed(
+        lambda: kafka_consumer(settings.kafka, None), topology.catalog.name, on_change=reindex
+    )
+    feed.start()
+    codec = Codec()
+    handler = EventHandler(
+        codec,
+        lambda: index[0],
+        EngineRegistry(settings.engines_dir).public_keys(),
+        lambda: datetime.now(UTC),
+    )
+    broker = ";".join(f"kafka://{s}" for s in settings.kafka.bootstrap_servers.split(","))
+    app = build_app(
+        f"{settings.kafka.topic_prefix}{APP_ID}",
+        broker,
+        settings.store,
+        str(settings.data_dir),
+        topology,
+        handler,
+        codec,
+        metrics,
+        batch_size=settings.batch_size,
+        batch_seconds=settings.batch_seconds,
+        topic_replication_factor=settings.replication_factor,
+    )
+    server = serve(metrics, settings.metrics, readiness=lambda: None)
+    try:
+        worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+        worker.execute_from_commandline()
+    finally:
+        feed.stop()
+        server.close()

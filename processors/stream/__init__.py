@@ -1,0 +1,20 @@
+"""The processor stage: assessment events in, credential requests out (Faust)."""
+
+from processors.stream._app import PROGRESS_TABLE, build_app
+from processors.stream._handler import (
+    STAGE,
+    EventHandler,
+    Handled,
+    MisroutedEventError,
+    progress_key,
+)
+
+__all__ = [
+    "PROGRESS_TABLE",
+    "STAGE",
+    "EventHandler",
+    "Handled",
+    "MisroutedEventError",
+    "build_app",
+    "progress_key",
+]

@@ -1,0 +1,63 @@
+"""The processor (Faust) against the real broker: exactly the awards the oracle computes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from credstream.clients import kafka_producer
+from credstream.roots.processor import APP_ID
+from credstream.settings import KafkaSettings, S3Settings
+from processors.catalog import Catalog
+from processors.criteria import replay
+from schemas.codec import Codec
+from schemas.models import CredentialRequested
+from tests.integration.workers import (
+    committed_everything,
+    new_pipeline,
+    produce_events,
+    read_topic,
+    synthetic_events,
+    wait_until,
+    worker,
+)
+
+EVENTS = 4000
+
+
+def test_processor_awards_exactly_what_the_oracle_computes(
+    kafka: KafkaSettings, store: S3Settings, tmp_path: Path
+) -> None:
+    pipeline = new_pipeline(kafka, store, tmp_path)
+    events = synthetic_events(pipeline, EVENTS, learners=150)
+    expected = [
+        award
+        for award in replay([e.model_dump_json() for e in events], Catalog([pipeline.catalog]))
+        if isinstance(award, CredentialRequested)
+    ]
+    assert len(expected) > 50  # the workload earns a fair number of awards
+    produce_events(pipeline, events)
+    with kafka_producer(pipeline.kafka) as producer:  # poison: not Avro, and unsigned
+        producer.send(pipeline.topology.assessments.name, key=b"x/y", value=b"garbage")
+        producer.flush()
+
+    topology = pipeline.topology
+    group = f"{pipeline.kafka.topic_prefix}{APP_ID}"
+    with worker(pipeline, "processor") as process:
+        wait_until(
+            lambda: committed_everything(pipeline.kafka, group, topology.assessments.name),
+            seconds=180,
+            what="the processor to commit every event",
+            alive=[process],
+        )
+    codec = Codec()
+    produced = [
+        codec.decode_as(r.value, CredentialRequested)
+        for r in read_topic(pipeline.kafka, topology.requests.name, len(expected))
+    ]
+    by_id = {award.credential_id: award for award in produced}
+    assert len(by_id) == len(produced), "an award was requested twice"
+    assert sorted(by_id) == sorted(a.credential_id for a in expected)
+    for award in expected:
+        assert by_id[award.credential_id] == award  # same time, evidence and learner
+    dead = read_topic(pipeline.kafka, topology.dead_letters(topology.assessments).name, 1)
+    assert [dict(d.headers)["cs-dlq-error-class"] for d in dead] == [b"UnknownSchemaError"]
