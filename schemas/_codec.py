@@ -201,6 +201,8 @@ class Codec:
         return self._writer_of(data)[1].fingerprint
 
     def _writer_of(self, data: bytes) -> tuple[Contract, Revision, int]:
+        if not isinstance(data, bytes | bytearray):  # a tombstone's None, from untyped clients
+            raise DecodeError(f"expected bytes, got {type(data).__name__}")
         if data[:2] == SINGLE_OBJECT_MAGIC:
             if len(data) < _SINGLE_OBJECT_HEADER:
                 raise DecodeError("truncated single-object header")

@@ -86,6 +86,8 @@ def test_truncated_and_trailing_bytes_are_decode_errors() -> None:
         CODEC.decode(data[:-3])
     with pytest.raises(DecodeError, match="2 trailing bytes"):
         CODEC.decode(data + b"\x00\x00")
+    with pytest.raises(DecodeError, match="expected bytes, got NoneType"):
+        CODEC.decode(None)  # type: ignore[arg-type]
 
 
 def test_a_record_that_breaks_the_model_is_a_decode_error_naming_the_field() -> None:
