@@ -9,7 +9,6 @@ from signers.service._factory import (
     SigningPoolError,
     SignJob,
     credential_json,
-    default_canonicalizer,
 )
 from signers.service._manifests import ManifestWriter, S3ManifestIndex
 from signers.service._publish import (
@@ -45,7 +44,6 @@ __all__ = [
     "badge_key",
     "credential_json",
     "credential_key",
-    "default_canonicalizer",
     "notification",
     "store_credentials",
 ]

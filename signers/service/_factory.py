@@ -26,8 +26,8 @@ from signers.proofs import (
     EDDSA_RDFC_2022,
     Canonicalizer,
     JcsCanonicalizer,
-    RdfcReferenceCanonicalizer,
     add_proof,
+    default_canonicalizer,
 )
 from signers.status import StatusSlot
 
@@ -64,11 +64,6 @@ class SignFailure:
 def credential_json(credential: dict[str, Any]) -> bytes:
     """The stored form: compact UTF-8 JSON in the builder's key order (deterministic)."""
     return json.dumps(credential, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def default_canonicalizer() -> Canonicalizer:
-    """The canonicalizer the service signs with."""
-    return RdfcReferenceCanonicalizer()
 
 
 class CredentialFactory:
