@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from credstream.clients import kafka_producer
+from credstream.pipeline import read_all, running, wait_until
 from credstream.roots.processor import APP_ID
 from credstream.settings import KafkaSettings, S3Settings
 from processors.catalog import Catalog
@@ -15,10 +16,7 @@ from tests.integration.workers import (
     committed_everything,
     new_pipeline,
     produce_events,
-    read_topic,
     synthetic_events,
-    wait_until,
-    worker,
 )
 
 EVENTS = 4000
@@ -42,22 +40,22 @@ def test_processor_awards_exactly_what_the_oracle_computes(
 
     topology = pipeline.topology
     group = f"{pipeline.kafka.topic_prefix}{APP_ID}"
-    with worker(pipeline, "processor") as process:
+    with running(pipeline, ["processor"]) as workers:
         wait_until(
             lambda: committed_everything(pipeline.kafka, group, topology.assessments.name),
             seconds=180,
             what="the processor to commit every event",
-            alive=[process],
+            alive=list(workers.values()),
         )
     codec = Codec()
     produced = [
         codec.decode_as(r.value, CredentialRequested)
-        for r in read_topic(pipeline.kafka, topology.requests.name, len(expected))
+        for r in read_all(pipeline.kafka, topology.requests.name, len(expected))
     ]
     by_id = {award.credential_id: award for award in produced}
     assert len(by_id) == len(produced), "an award was requested twice"
     assert sorted(by_id) == sorted(a.credential_id for a in expected)
     for award in expected:
         assert by_id[award.credential_id] == award  # same time, evidence and learner
-    dead = read_topic(pipeline.kafka, topology.dead_letters(topology.assessments).name, 1)
+    dead = read_all(pipeline.kafka, topology.dead_letters(topology.assessments).name, 1)
     assert [dict(d.headers)["cs-dlq-error-class"] for d in dead] == [b"UnknownSchemaError"]

@@ -11,6 +11,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from credstream.clients import kafka_producer
+from credstream.pipeline import read_all, running, wait_until
 from credstream.roots.signer import signer_group
 from credstream.settings import KafkaSettings, S3Settings
 from schemas.codec import Codec
@@ -22,9 +23,6 @@ from signers.service import credential_key
 from tests.integration.workers import (
     committed_everything,
     new_pipeline,
-    read_topic,
-    wait_until,
-    worker,
 )
 
 REQUESTS = 40
@@ -103,13 +101,13 @@ def test_signer_issues_each_request_once_and_a_replay_changes_nothing(
         producer.flush()
 
     group = signer_group(pipeline.kafka)
-    with worker(pipeline, "signer", CREDSTREAM_SIGNER_PROCESSES="1") as process:
+    with running(pipeline, ["signer"], CREDSTREAM_SIGNER_PROCESSES="1") as workers:
         wait_until(
             lambda: committed_everything(pipeline.kafka, group, topology.requests.name),
             what="the signer to commit every request",
-            alive=[process],
+            alive=list(workers.values()),
         )
-        issued = read_topic(pipeline.kafka, topology.issued.name, REQUESTS)
+        issued = read_all(pipeline.kafka, topology.issued.name, REQUESTS)
 
     notifications = [codec.decode_as(r.value, CredentialIssued) for r in issued]
     assert sorted(n.credential_id for n in notifications) == sorted(
@@ -136,7 +134,7 @@ def test_signer_issues_each_request_once_and_a_replay_changes_nothing(
         assert check_manifest(manifest) == []
         assert verify_proof(manifest, key.public_key, JcsCanonicalizer()).verified
 
-    dead = read_topic(pipeline.kafka, topology.dead_letters(topology.requests).name, 2)
+    dead = read_all(pipeline.kafka, topology.dead_letters(topology.requests).name, 2)
     assert len(dead) == 2
     for letter in dead:
         headers = dict(letter.headers)
@@ -151,14 +149,14 @@ def test_signer_issues_each_request_once_and_a_replay_changes_nothing(
 
     # Replay everything: the group starts again from offset 0.
     _rewind(pipeline.kafka, topology.requests.name)
-    with worker(pipeline, "signer", CREDSTREAM_SIGNER_PROCESSES="0") as process:
+    with running(pipeline, ["signer"], CREDSTREAM_SIGNER_PROCESSES="0") as workers:
         wait_until(
             lambda: committed_everything(pipeline.kafka, group, topology.requests.name),
             what="the replay to finish",
-            alive=[process],
+            alive=list(workers.values()),
         )
     assert (
         _objects(s3, store.bucket, f"{pipeline.tenant}/") == objects
     )  # nothing new, nothing changed
-    again = read_topic(pipeline.kafka, topology.issued.name, REQUESTS, seconds=5)
+    again = read_all(pipeline.kafka, topology.issued.name, REQUESTS, seconds=5)
     assert len(again) == REQUESTS  # no second notification

@@ -1,0 +1,235 @@
+"""Run the whole pipeline on one host as separate worker processes.
+
+The demo, the end-to-end benchmark and the system tests use this: it prepares a
+topology (topics, a published catalog, the tenant's signing key, an engine key), starts
+``credstream <worker>`` processes with the right environment, and watches consumer
+groups. It is the same workers a provider deploys; only the supervision is local.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from credstream.clients import ensure_topics, kafka_producer
+from credstream.errors import CredstreamError
+from credstream.settings import KafkaSettings, S3Settings
+from processors.catalog import AssessmentRule, TenantCatalog, encode_catalog
+from producers import CourseSpec, EngineRegistry
+from schemas.topics import Topology
+from signers.keys import KeySettings, generate_key, read_keyring
+
+WORKERS = ("processor", "signer", "renderer", "status-updater")
+
+
+@dataclass(frozen=True)
+class LocalPipeline:
+    """One pipeline's settings on the local stack: topics, tenant, keys, state folders."""
+
+    kafka: KafkaSettings
+    store: S3Settings
+    catalog: TenantCatalog
+    home: Path
+    passphrase: str
+    engine_id: str = "demo-engine"
+    public_base_url: str = ""
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def topology(self) -> Topology:
+        return self.kafka.topology()
+
+    @property
+    def tenant(self) -> str:
+        return self.catalog.tenant
+
+    @property
+    def keys(self) -> KeySettings:
+        return KeySettings(keyring_dir=self.home / "keys", passphrase=self.passphrase)
+
+    @property
+    def engines_dir(self) -> Path:
+        return self.home / "engines"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment a worker of this pipeline runs with."""
+        base_url = self.public_base_url or f"{self.store.endpoint_url}/{self.store.bucket}"
+        return {
+            **os.environ,
+            "CREDSTREAM_KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+            "CREDSTREAM_KAFKA_TOPIC_PREFIX": self.kafka.topic_prefix,
+            "CREDSTREAM_S3_ENDPOINT_URL": self.store.endpoint_url or "",
+            "CREDSTREAM_S3_BUCKET": self.store.bucket,
+            "CREDSTREAM_KEYS_KEYRING_DIR": str(self.home / "keys"),
+            "CREDSTREAM_KEYS_PASSPHRASE": self.passphrase,
+            "CREDSTREAM_METRICS_PORT": "0",
+            "CREDSTREAM_PROCESSOR_ENGINES_DIR": str(self.engines_dir),
+            "CREDSTREAM_PROCESSOR_DATA_DIR": str(self.home / "processor"),
+            "CREDSTREAM_SIGNER_PUBLIC_BASE_URL": base_url,
+            **self.extra_env,
+            **extra,
+        }
+
+
+def prepare(pipeline: LocalPipeline) -> None:
+    """Topics, the published catalog, the tenant's signing key and the engine key."""
+    ensure_topics(pipeline.kafka, pipeline.topology.all())
+    with kafka_producer(pipeline.kafka) as producer:
+        producer.send(
+            pipeline.topology.catalog.name,
+            key=pipeline.tenant.encode(),
+            value=encode_catalog(pipeline.catalog),
+        )
+        producer.flush()
+    if read_keyring(pipeline.keys, pipeline.tenant).active is None:
+        generate_key(
+            pipeline.keys, pipeline.tenant, now=datetime.now(UTC), did=pipeline.catalog.issuer.id
+        )
+    registry = EngineRegistry(pipeline.engines_dir)
+    if pipeline.engine_id not in {e.engine_id for e in registry.engines()}:
+        registry.add(pipeline.engine_id, datetime.now(UTC))
+
+
+def catalog_courses(catalog: TenantCatalog) -> tuple[CourseSpec, ...]:
+    """The courses a catalog's assessment rules name (for the synthetic workload)."""
+    found: dict[str, set[str]] = {}
+
+    def visit(rule: Any) -> None:
+        if isinstance(rule, AssessmentRule):
+            found.setdefault(rule.course, set()).add(rule.assessment)
+        for name in ("all_of", "any_of", "of"):
+            for child in getattr(rule, name, ()):
+                visit(child)
+
+    for achievement in catalog.achievements:
+        visit(achievement.criteria.rule)
+    return tuple(CourseSpec(course, tuple(sorted(ids))) for course, ids in sorted(found.items()))
+
+
+class Worker:
+    """A ``credstream NAME`` process of a pipeline."""
+
+    def __init__(
+        self, pipeline: LocalPipeline, name: str, log: Path | None = None, **env: str
+    ) -> None:
+        self.name = name
+        output = log.open("ab") if log is not None else None
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "credstream", name, "--log-level", "warning"],
+            env=pipeline.env(**env),
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+        )
+        if output is not None:
+            output.close()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the process and its reaped children (signing workers)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        return sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        self.process.wait()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@contextlib.contextmanager
+def running(
+    pipeline: LocalPipeline, names: Sequence[str], logs: Path | None = None, **env: str
+) -> Iterator[dict[str, Worker]]:
+    workers: dict[str, Worker] = {}
+    try:
+        for name in names:
+            log = logs / f"{name}.log" if logs is not None else None
+            workers[name] = Worker(pipeline, name, log, **env)
+        yield workers
+    finally:
+        for worker in workers.values():
+            worker.stop()
+
+
+def group_progress(kafka: KafkaSettings, group: str, topic: str) -> tuple[int, int]:
+    """(committed, end) offsets of ``group`` on ``topic``, summed over partitions."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers.split(","), group_id=group,
+        enable_auto_commit=False,
+    )  # fmt: skip
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        ends = consumer.end_offsets(partitions)
+        committed = sum(consumer.committed(tp) or 0 for tp in partitions)
+        return committed, sum(ends.values())
+    finally:
+        consumer.close()
+
+
+def read_all(kafka: KafkaSettings, topic: str, want: int = 0, seconds: float = 90.0) -> list[Any]:
+    """Every record of ``topic`` from the beginning, waiting until at least ``want``."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers.split(","), enable_auto_commit=False,
+        group_id=None,
+    )  # fmt: skip
+    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    records: list[Any] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for batch in consumer.poll(timeout_ms=500).values():
+            records.extend(batch)
+        ends = consumer.end_offsets(partitions)
+        if len(records) >= want and all(consumer.position(tp) >= ends[tp] for tp in partitions):
+            break
+    consumer.close()
+    return records
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    seconds: float = 90.0,
+    what: str = "condition",
+    alive: Sequence[Worker] = (),
+) -> None:
+    """Poll ``condition``; fail early, naming the worker, if one of ``alive`` exits."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        for worker in alive:
+            if not worker.alive():
+                raise CredstreamError(
+                    f"worker {worker.name} exited ({worker.process.returncode}) before {what}"
+                )
+        time.sleep(0.25)
+    raise CredstreamError(f"timed out after {seconds:.0f}s waiting for {what}")
