@@ -23,10 +23,10 @@ worked example)::
 
 Rules (a rule is a mapping with exactly one of these keys):
 
-- ``assessment: "COURSE/ASSESSMENT"``: met by a result of that assessment (events whose
-  ``course_id`` is COURSE and ``assessment_id`` is ASSESSMENT; the string is split at its
-  first slash). Write ``{course: C, assessment: A}`` when the ids contain slashes; then
-  ``assessment`` is taken verbatim. Thresholds, all optional, all must hold:
+- ``assessment: "da-101/m1"``: met by a result of that assessment, i.e. an event whose
+  ``course_id`` is the part before the first slash (``da-101``) and whose
+  ``assessment_id`` is the whole string (``da-101/m1``). For other id schemes write
+  ``{course: C, assessment: A}``: both taken verbatim. Thresholds, all optional, all hold:
   ``min_score`` (score >= it), ``min_percent`` (score / max_score >= it %, never met when
   max_score <= 0), ``passed: true`` (the engine said passed). No threshold: any result.
 - ``all_of: [rules]``, ``any_of: [rules]``, ``n_of: N`` + ``of: [rules]`` (1 <= N <= len).
@@ -70,6 +70,7 @@ from processors.catalog._index import (
     Target,
     TenantIndex,
     UnknownTenantError,
+    award_key,
     epoch_ms,
 )
 from processors.catalog._load import (
@@ -121,6 +122,7 @@ __all__ = [
     "TenantCatalog",
     "TenantIndex",
     "UnknownTenantError",
+    "award_key",
     "decode_catalog",
     "encode_catalog",
     "epoch_ms",

@@ -34,6 +34,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 
+def award_key(key: str, version: int) -> str:
+    """How progress names an award: ``"{key}@{version}"`` (keys cannot contain "@")."""
+    return f"{key}@{version}"
+
+
 def epoch_ms(moment: datetime) -> int:
     """Milliseconds since the epoch, exact (no float rounding); sub-millisecond truncated."""
     return (moment - _EPOCH) // _MS
@@ -79,6 +84,7 @@ class PrerequisiteLeaf:
 
     key: str
     version: int | None
+    award_keys: tuple[str, ...]  # how progress names the awards that meet it
 
 
 Leaf = AssessmentLeaf | PrerequisiteLeaf
@@ -102,10 +108,13 @@ class CompiledAchievement:
     definition: Achievement
     key: str
     version: int
+    pair: tuple[str, int]
+    award_key: str  # how progress names this achievement's award
     order: int  # position in a topological order: prerequisites come first
     rule: Node
     leaves_by_target: Mapping[Target, tuple[AssessmentLeaf, ...]]
     targets: frozenset[Target]
+    min_targets: int  # a lower bound on the assessments with results when the rule is met
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +136,7 @@ class _Scope:
         )
 
 
-def _compile(rule: Rule, scope: _Scope) -> Node:
+def _compile(rule: Rule, scope: _Scope, versions: Mapping[str, list[int]]) -> Node:
     scope = scope.narrow(rule)
     if isinstance(rule, AssessmentRule):
         return AssessmentLeaf(
@@ -140,7 +149,9 @@ def _compile(rule: Rule, scope: _Scope) -> Node:
             scope.until_ms,
         )
     if isinstance(rule, AchievementRule):
-        return PrerequisiteLeaf(rule.achievement, rule.version)
+        matching = [v for v in versions[rule.achievement] if rule.version in (None, v)]
+        keys = tuple(award_key(rule.achievement, v) for v in matching)
+        return PrerequisiteLeaf(rule.achievement, rule.version, keys)
     if isinstance(rule, AllOf):
         children, n = rule.all_of, len(rule.all_of)
     elif isinstance(rule, AnyOf):
@@ -148,7 +159,7 @@ def _compile(rule: Rule, scope: _Scope) -> Node:
     else:
         assert isinstance(rule, NOf)
         children, n = rule.of, rule.n_of
-    compiled = tuple(_compile(child, scope) for child in children)
+    compiled = tuple(_compile(child, scope, versions) for child in children)
     window = rule.within_days * DAY_MS if rule.within_days else None
     return Group(n, compiled, window, tuple(_leaves(compiled)))
 
@@ -159,6 +170,20 @@ def _leaves(nodes: Iterable[Node]) -> Iterable[AssessmentLeaf]:
             yield from node.leaves
         elif isinstance(node, AssessmentLeaf):
             yield node
+
+
+def _min_targets(node: Node) -> int:
+    """How many distinct assessments at least must have results for ``node`` to be met:
+    the engine's first, cheapest test (most events complete nothing)."""
+    if isinstance(node, AssessmentLeaf):
+        return 1
+    if isinstance(node, PrerequisiteLeaf):
+        return 0
+    bounds = sorted(_min_targets(child) for child in node.children)
+    targets = [{leaf.target for leaf in _leaves([child])} for child in node.children]
+    if sum(map(len, targets)) == len(set().union(*targets)):  # children share none
+        return sum(bounds[: node.n])
+    return bounds[-1] if node.n == len(node.children) else 0
 
 
 def _topological(catalog: TenantCatalog) -> list[Achievement]:
@@ -189,8 +214,11 @@ class TenantIndex:
     def __init__(self, catalog: TenantCatalog) -> None:
         self.catalog = catalog
         compiled: list[CompiledAchievement] = []
+        versions: dict[str, list[int]] = {}
+        for achievement in catalog.achievements:
+            versions.setdefault(achievement.key, []).append(achievement.version)
         for order, achievement in enumerate(_topological(catalog)):
-            rule = _compile(achievement.criteria.rule, _Scope())
+            rule = _compile(achievement.criteria.rule, _Scope(), versions)
             by_target: dict[Target, list[AssessmentLeaf]] = {}
             for leaf in _leaves([rule]):
                 by_target.setdefault(leaf.target, []).append(leaf)
@@ -199,10 +227,13 @@ class TenantIndex:
                     achievement,
                     achievement.key,
                     achievement.version,
+                    (achievement.key, achievement.version),
+                    award_key(achievement.key, achievement.version),
                     order,
                     rule,
                     {target: tuple(leaves) for target, leaves in by_target.items()},
                     frozenset(by_target),
+                    _min_targets(rule),
                 )
             )
         self.achievements: tuple[CompiledAchievement, ...] = tuple(compiled)

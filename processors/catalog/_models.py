@@ -87,9 +87,11 @@ class _Dated(_Frozen):
 class AssessmentRule(_Dated):
     """A result of one assessment, optionally with a threshold.
 
-    ``assessment: "COURSE/ASSESSMENT"`` is shorthand for ``course: COURSE`` +
-    ``assessment: ASSESSMENT`` (split at the first slash); with ``course`` given,
-    ``assessment`` is taken verbatim (use this when ids contain slashes).
+    ``assessment: "da-101/m1"`` is shorthand for ``course: da-101`` + ``assessment:
+    da-101/m1``: the course is the part before the first slash and the assessment id is
+    the whole string, as events carry them (course_id "da-101", assessment_id
+    "da-101/m1"). Give ``course`` explicitly for any other id scheme; then both are
+    taken verbatim.
     """
 
     course: str = Field(min_length=1)
@@ -105,13 +107,15 @@ class AssessmentRule(_Dated):
         if isinstance(data, dict) and "course" not in data:
             target = data.get("assessment")
             if isinstance(target, str):
-                course, slash, assessment = target.partition("/")
-                if not slash or not course or not assessment:
+                course, slash, rest = target.partition("/")
+                if not slash or not course or not rest:
                     raise PydanticCustomError(
                         "assessment_ref",
-                        "assessment: write 'COURSE/ASSESSMENT' or give 'course' separately",
+                        "assessment: '{value}' names no course: write 'COURSE/ID' (the "
+                        "course is the part before the first slash) or give 'course'",
+                        {"value": target},
                     )
-                return {**data, "course": course, "assessment": assessment}
+                return {**data, "course": course}
         return data
 
 

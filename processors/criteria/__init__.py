@@ -40,24 +40,16 @@ timezone-aware.
 behind ``credstream evaluate``.
 """
 
+from processors.catalog import award_key
 from processors.criteria._engine import evaluate
-from processors.criteria._progress import (
-    CREDENTIAL_NAMESPACE,
-    Awarded,
-    Progress,
-    Proof,
-    Result,
-    credential_id,
-)
+from processors.criteria._progress import CREDENTIAL_NAMESPACE, Progress, credential_id
 from processors.criteria._replay import Rejected, replay
 
 __all__ = [
     "CREDENTIAL_NAMESPACE",
-    "Awarded",
     "Progress",
-    "Proof",
     "Rejected",
-    "Result",
+    "award_key",
     "credential_id",
     "evaluate",
     "replay",

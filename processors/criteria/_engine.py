@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 from bisect import bisect_left, insort
 from collections.abc import Callable, Mapping, Sequence
@@ -17,21 +16,35 @@ from processors.catalog import (
     Leaf,
     Node,
     PrerequisiteLeaf,
-    Target,
     TenantIndex,
     epoch_ms,
 )
 from processors.criteria._progress import (
-    Awarded,
+    ASSESSMENT_ID,
+    AT,
+    ATTEMPT,
+    AWARDED_AT,
+    COURSE_ID,
+    EVENT_ID,
+    EVIDENCE,
+    MAX_SCORE,
+    PASSED,
+    PROOF_MAX_SCORE,
+    PROOF_SCORE,
+    SCORE,
+    SOURCE_EVENT_ID,
     Progress,
-    Proof,
-    Result,
+    Record,
     credential_id,
 )
 from schemas.models import AssessmentCompleted, CredentialRequested, Evidence, Learner
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NEVER = -(2**62)
+_FOREVER = 2**62
 
+Results = dict[str, Mapping[str, Sequence[Record]]]
+Awards = dict[str, Record]
 Times = Callable[[Leaf], Sequence[int]]
 
 
@@ -47,78 +60,95 @@ def evaluate(
     """
     index = catalog.tenant(event.tenant_id)
     current = progress if progress is not None else Progress()
-    target = (event.course_id, event.assessment_id)
+    course_id, assessment_id = target = (event.course_id, event.assessment_id)
     awards = current.awards
-    pending = [a for a in index.affected(*target) if (a.key, a.version) not in awards]
+    pending = [a for a in index.affected(course_id, assessment_id) if a.award_key not in awards]
     if not pending:
         return current, []
-    stored = current.results.get(target, ())
+    in_course = current.results.get(course_id, {})
+    stored = in_course.get(assessment_id, ())
     event_id = event.event_id
-    for result in stored:
-        if result.event_id == event_id:
+    for record in stored:
+        if record[EVENT_ID] == event_id:
             return current, []
-    result = _result(event)
-    moved = [
-        achievement
-        for achievement in pending
-        if any(leaf.accepts(*_leaf_args(result)) for leaf in achievement.leaves_by_target[target])
-    ]
+    at = _checked_time(event)
+    score, max_score, passed, attempt = event.score, event.max_score, event.passed, event.attempt
+    moved: list[CompiledAchievement] = []  # in dependency order, as ``affected`` is
+    for achievement in pending:
+        for leaf in achievement.leaves_by_target[target]:
+            if leaf.accepts(at, score, max_score, passed, attempt):
+                moved.append(achievement)
+                break
     if not moved:
         return current, []
 
-    results = dict(current.results)
     merged = list(stored)
-    insort(merged, result)
-    results[target] = tuple(merged)
-    new_awards = dict(awards)
+    insort(merged, [at, event_id, score, max_score, passed, attempt])
+    results: Results = {**current.results, course_id: {**in_course, assessment_id: merged}}
+    new_awards: Awards = dict(awards)
     emitted: list[CredentialRequested] = []
 
-    queue = [(a.order, a) for a in moved]  # orders are unique: the heap never compares a
-    heapq.heapify(queue)
-    queued = {a.order for a in moved}
-    while queue:
-        _, achievement = heapq.heappop(queue)
+    queue = moved
+    position = 0
+    while position < len(queue):
+        achievement = queue[position]
+        position += 1
         awarded = _award(achievement, index, event, results, new_awards)
         if awarded is None:
             continue
         emitted.append(awarded)
-        for dependent in index.dependents_of(achievement.key, achievement.version):
-            pair = (dependent.key, dependent.version)
-            if dependent.order not in queued and pair not in new_awards:
-                queued.add(dependent.order)
-                heapq.heappush(queue, (dependent.order, dependent))
+        # Cascade: dependents come later in dependency order, so they join the rest of
+        # the queue, which stays sorted.
+        for dependent in index.dependents_of(*achievement.pair):
+            if dependent.award_key not in new_awards and dependent not in queue:
+                insort(queue, dependent, lo=position, key=_order)
     if emitted:
         _forget(index, results, new_awards)
     return Progress(results, new_awards), emitted
 
 
-def _result(event: AssessmentCompleted) -> Result:
+def _order(achievement: CompiledAchievement) -> int:
+    return achievement.order
+
+
+def _checked_time(event: AssessmentCompleted) -> int:
     if event.occurred_at.tzinfo is None:
         raise InvalidInputError(f"occurred_at: needs a timezone (event {event.event_id})")
     if not (math.isfinite(event.score) and math.isfinite(event.max_score)):
         raise InvalidInputError(f"score: must be a finite number (event {event.event_id})")
-    return Result(
-        epoch_ms(event.occurred_at),
-        event.event_id,
-        event.score,
-        event.max_score,
-        event.passed,
-        event.attempt,
+    return epoch_ms(event.occurred_at)
+
+
+def _accepts(leaf: AssessmentLeaf, record: Record) -> bool:
+    return leaf.accepts(
+        record[AT], record[SCORE], record[MAX_SCORE], record[PASSED], record[ATTEMPT]
     )
 
 
-def _leaf_args(result: Result) -> tuple[int, float, float, bool | None, int]:
-    return result.at, result.score, result.max_score, result.passed, result.attempt
+def _stored(results: Results, leaf: AssessmentLeaf) -> Sequence[Record]:
+    course_id, assessment_id = leaf.target
+    return results.get(course_id, {}).get(assessment_id, ())
 
 
 def _award(
     achievement: CompiledAchievement,
     index: TenantIndex,
     event: AssessmentCompleted,
-    results: Mapping[Target, tuple[Result, ...]],
-    awards: dict[tuple[str, int], Awarded],
+    results: Results,
+    awards: Awards,
 ) -> CredentialRequested | None:
     """Award ``achievement`` if its rule is met; record it in ``awards``."""
+    needed = achievement.min_targets
+    if needed > 1:
+        # Cheapest test first (most events complete nothing): enough assessments have
+        # results at all.
+        have = sum(
+            1
+            for course_id, assessment_id in achievement.targets
+            if assessment_id in results.get(course_id, {})
+        )
+        if have < needed:
+            return None
     cache: dict[int, Sequence[int]] = {}
 
     def times(leaf: Leaf) -> Sequence[int]:
@@ -128,32 +158,27 @@ def _award(
             cache[id(leaf)] = found
         return found
 
-    # Cheap necessary condition first: most events complete nothing.
     if not _possible(achievement.rule, times):
         return None
     completed = _earliest(achievement.rule, _NEVER, _FOREVER, times)
     if completed is None:
         return None
 
-    proofs: dict[str, Proof] = {}
+    proofs: dict[str, Record] = {}
     sources: list[tuple[int, str]] = []  # prerequisite awards used: (awarded_at, source)
     _collect(
         achievement.rule, _NEVER, completed, completed, times, results, awards, proofs, sources
     )
-    evidence = tuple(sorted(proofs.values()))
-    sources.extend((p.at, p.event_id) for p in evidence)
+    evidence = sorted(proofs.values())
+    sources.extend((p[AT], p[EVENT_ID]) for p in evidence)
     # Ties at the completing millisecond are broken by event id, so any order agrees.
     source = min(event_id for at, event_id in sources if at == completed)
-    cid = credential_id(event.tenant_id, achievement.key, achievement.version, event.learner.id)
-    keep = any(
-        (d.key, d.version) not in awards
-        for d in index.dependents_of(achievement.key, achievement.version)
-    )
-    awards[(achievement.key, achievement.version)] = Awarded(
-        cid, completed, source, evidence if keep else ()
-    )
+    keep = any(d.award_key not in awards for d in index.dependents_of(*achievement.pair))
+    awards[achievement.award_key] = [completed, source, evidence if keep else []]
     return CredentialRequested(
-        credential_id=cid,
+        credential_id=credential_id(
+            event.tenant_id, achievement.key, achievement.version, event.learner.id
+        ),
         tenant_id=event.tenant_id,
         achievement_key=achievement.key,
         achievement_version=achievement.version,
@@ -161,12 +186,12 @@ def _award(
         awarded_at=_EPOCH + timedelta(milliseconds=completed),
         evidence=tuple(
             Evidence(
-                event_id=p.event_id,
-                course_id=p.course_id,
-                assessment_id=p.assessment_id,
-                score=p.score,
-                max_score=p.max_score,
-                occurred_at=_EPOCH + timedelta(milliseconds=p.at),
+                event_id=p[EVENT_ID],
+                course_id=p[COURSE_ID],
+                assessment_id=p[ASSESSMENT_ID],
+                score=p[PROOF_SCORE],
+                max_score=p[PROOF_MAX_SCORE],
+                occurred_at=_EPOCH + timedelta(milliseconds=p[AT]),
             )
             for p in evidence
         ),
@@ -174,20 +199,15 @@ def _award(
     )
 
 
-_NEVER = -(2**62)
-_FOREVER = 2**62
-
-
-def _leaf_times(
-    leaf: Leaf,
-    results: Mapping[Target, tuple[Result, ...]],
-    awards: Mapping[tuple[str, int], Awarded],
-) -> Sequence[int]:
+def _leaf_times(leaf: Leaf, results: Results, awards: Awards) -> Sequence[int]:
     """The sorted times at which ``leaf`` is met."""
     if isinstance(leaf, AssessmentLeaf):
-        accepts = leaf.accepts
-        return [r.at for r in results.get(leaf.target, ()) if accepts(*_leaf_args(r))]
-    return sorted(award.awarded_at for _, _, award in _prerequisite_awards(leaf, awards))
+        return [r[AT] for r in _stored(results, leaf) if _accepts(leaf, r)]
+    return sorted(award[AWARDED_AT] for award in _prerequisite_awards(leaf, awards))
+
+
+def _prerequisite_awards(leaf: PrerequisiteLeaf, awards: Awards) -> list[Record]:
+    return [awards[key] for key in leaf.award_keys if key in awards]
 
 
 def _possible(node: Node, times: Times) -> bool:
@@ -261,9 +281,9 @@ def _collect(
     high: int,
     completed: int,
     times: Times,
-    results: Mapping[Target, tuple[Result, ...]],
-    awards: Mapping[tuple[str, int], Awarded],
-    proofs: dict[str, Proof],
+    results: Results,
+    awards: Awards,
+    proofs: dict[str, Record],
     sources: list[tuple[int, str]],
 ) -> None:
     """Gather the evidence of a rule met by ``completed`` within [low, high]: for every
@@ -283,59 +303,55 @@ def _collect(
                 args = (low, high, completed, times, results, awards, proofs, sources)
                 _collect(child, *args)
     elif isinstance(node, AssessmentLeaf):
-        course, assessment = node.target
+        course_id, assessment_id = node.target
         best = min(
-            (
-                r
-                for r in results.get(node.target, ())
-                if low <= r.at <= high and node.accepts(*_leaf_args(r))
-            ),
+            (r for r in _stored(results, node) if low <= r[AT] <= high and _accepts(node, r)),
             key=_rank,
         )
-        proofs[best.event_id] = Proof(
-            best.at, best.event_id, course, assessment, best.score, best.max_score
-        )
+        proofs[best[EVENT_ID]] = [
+            best[AT], best[EVENT_ID], course_id, assessment_id, best[SCORE], best[MAX_SCORE]
+        ]  # fmt: skip
     else:
-        _, _, award = min(_prerequisite_awards(node, awards))
-        proofs.update((p.event_id, p) for p in award.evidence)
-        sources.append((award.awarded_at, award.source_event_id))
+        award = min(_prerequisite_awards(node, awards), key=lambda a: a[AWARDED_AT])
+        proofs.update((p[EVENT_ID], p) for p in award[EVIDENCE])
+        sources.append((award[AWARDED_AT], award[SOURCE_EVENT_ID]))
 
 
-def _prerequisite_awards(
-    leaf: PrerequisiteLeaf, awards: Mapping[tuple[str, int], Awarded]
-) -> list[tuple[int, int, Awarded]]:
-    return [
-        (award.awarded_at, version, award)
-        for (key, version), award in awards.items()
-        if key == leaf.key and leaf.version in (None, version)
-    ]
-
-
-def _rank(result: Result) -> tuple[float, float, int, str]:
+def _rank(record: Record) -> tuple[float, float, int, str]:
     """Best first: highest percentage, then score, then earliest, then event id."""
-    percent = result.score / result.max_score if result.max_score > 0 else -math.inf
-    return (-percent, -result.score, result.at, result.event_id)
+    score, max_score = record[SCORE], record[MAX_SCORE]
+    percent = score / max_score if max_score > 0 else -math.inf
+    return (-percent, -score, record[AT], record[EVENT_ID])
 
 
-def _forget(
-    index: TenantIndex,
-    results: dict[Target, tuple[Result, ...]],
-    awards: dict[tuple[str, int], Awarded],
-) -> None:
+def _forget(index: TenantIndex, results: Results, awards: Awards) -> None:
     """Drop what no pending achievement can use any more (bounds the state)."""
-    for target, stored in list(results.items()):
-        leaves = [
-            leaf
-            for a in index.affected(*target)
-            if (a.key, a.version) not in awards
-            for leaf in a.leaves_by_target[target]
-        ]
-        # Pending achievements only shrink, so a result no pending leaf accepts is dead.
-        kept = tuple(r for r in stored if any(leaf.accepts(*_leaf_args(r)) for leaf in leaves))
-        if not kept:
-            del results[target]
-        elif len(kept) < len(stored):
-            results[target] = kept
-    for pair, award in awards.items():
-        if award.evidence and all((d.key, d.version) in awards for d in index.dependents_of(*pair)):
-            awards[pair] = award._replace(evidence=())
+    for course_id, assessments in list(results.items()):
+        kept_course: dict[str, Sequence[Record]] = {}
+        for assessment_id, stored in assessments.items():
+            target = (course_id, assessment_id)
+            leaves = [
+                leaf
+                for a in index.affected(course_id, assessment_id)
+                if a.award_key not in awards
+                for leaf in a.leaves_by_target[target]
+            ]
+            # Pending achievements only shrink: a result no pending leaf accepts is dead.
+            kept = [r for r in stored if any(_accepts(leaf, r) for leaf in leaves)]
+            if kept:
+                kept_course[assessment_id] = kept
+        if kept_course:
+            results[course_id] = kept_course
+        else:
+            del results[course_id]
+    for key, award in awards.items():
+        if not award[EVIDENCE]:
+            continue
+        dependents = index.dependents_of(*_pair(key))
+        if all(d.award_key in awards for d in dependents):
+            awards[key] = [award[AWARDED_AT], award[SOURCE_EVENT_ID], []]
+
+
+def _pair(award_key: str) -> tuple[str, int]:
+    key, _, version = award_key.rpartition("@")
+    return key, int(version)

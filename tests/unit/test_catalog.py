@@ -85,11 +85,11 @@ def test_the_sample_mooc_catalog_is_valid_and_covers_the_demo() -> None:
     ]
 
 
-def test_shorthand_splits_at_the_first_slash_and_explicit_course_is_verbatim() -> None:
+def test_shorthand_course_is_before_the_first_slash_and_explicit_is_verbatim() -> None:
     short = AssessmentRule.model_validate({"assessment": "da-101/m1"})
-    assert (short.course, short.assessment) == ("da-101", "m1")
+    assert (short.course, short.assessment) == ("da-101", "da-101/m1")
     nested = AssessmentRule.model_validate({"assessment": "da-101/unit/1"})
-    assert (nested.course, nested.assessment) == ("da-101", "unit/1")
+    assert (nested.course, nested.assessment) == ("da-101", "da-101/unit/1")
     explicit = AssessmentRule.model_validate({"course": "c", "assessment": "block/x/y"})
     assert (explicit.course, explicit.assessment) == ("c", "block/x/y")
 
@@ -113,8 +113,8 @@ def test_n_of_larger_than_of_names_file_path_and_count() -> None:
         (
             '{assessment: "m1"}',
             "",
-            "achievements[0].criteria.rule: assessment: write 'COURSE/ASSESSMENT' "
-            "or give 'course' separately",
+            "achievements[0].criteria.rule: assessment: 'm1' names no course: write "
+            "'COURSE/ID' (the course is the part before the first slash) or give 'course'",
         ),
         (
             '{assessment: "c/m1", passed: false}',
@@ -354,9 +354,10 @@ def test_modifiers_are_pushed_down_to_leaves() -> None:
 
 def test_index_maps_events_to_achievements_in_dependency_order() -> None:
     catalog = Catalog([sample_catalog()])
-    affected = [a.key for a in catalog.affected("example-u", "da-101", "m1")]
+    affected = [a.key for a in catalog.affected("example-u", "da-101", "da-101/m1")]
     assert affected == ["da-101-first-steps", "da-101", "da-101-honors", "autumn-2026-cohort"]
-    assert catalog.affected("example-u", "da-101", "m9") == ()
+    assert catalog.affected("example-u", "da-101", "da-101/m9") == ()
+    assert catalog.affected("example-u", "da-101", "m1") == ()
     orders = {a.key: a.order for a in catalog.tenant("example-u").achievements}
     assert orders["da-101"] < orders["data-analyst-pathway"] < orders["data-scientist-pathway"]
     pathway = catalog.dependents("example-u", "sql-110", 2)[0]

@@ -71,7 +71,7 @@ def make_event(index: int, target: str, half_days: int, score: int, attempt: int
         engine_id="engine",
         learner={"id": "learner"},
         course_id="c",
-        assessment_id=target,
+        assessment_id=f"c/{target}",
         score=score,
         max_score=100,
         passed=passed,
