@@ -26,6 +26,7 @@ from producers._signing import (
 from producers._synthetic import (
     CourseSpec,
     Workload,
+    cohort_completion,
     courses_from_assessments,
     courses_from_description,
     generate,
@@ -53,6 +54,7 @@ __all__ = [
     "UnsignedEventError",
     "VerifiedEvent",
     "Workload",
+    "cohort_completion",
     "courses_from_assessments",
     "courses_from_description",
     "generate",

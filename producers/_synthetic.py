@@ -51,6 +51,8 @@ class Workload:
     seed: int = 0
     tenant_id: str = "mooc"
     engine_id: str = "synthetic"
+    # Learner ids are f"{learner_prefix}{n:07d}": a new prefix is a new cohort.
+    learner_prefix: str = "learner-"
     start: datetime = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     events_per_second: float = 20.0  # of simulated time, for occurred_at
     popularity_skew: float = 1.1  # Zipf exponent across courses
@@ -184,8 +186,10 @@ class _Cohort:
             tenant_id=workload.tenant_id,
             engine_id=workload.engine_id,
             learner=Learner(
-                id=f"learner-{learner:07d}",
-                email=f"learner-{learner:07d}@example.org" if learner % 4 == 0 else None,
+                id=f"{workload.learner_prefix}{learner:07d}",
+                email=f"{workload.learner_prefix}{learner:07d}@example.org"
+                if learner % 4 == 0
+                else None,
             ),
             course_id=course.course_id,
             assessment_id=course.assessment_ids[state.module],
@@ -203,6 +207,36 @@ class _Cohort:
         else:
             state.attempt += 1
         return event
+
+
+def cohort_completion(
+    workload: Workload, course_id: str, assessment_id: str
+) -> Iterator[AssessmentCompleted]:
+    """A burst: ``workload.events`` distinct learners each pass ``assessment_id`` once.
+
+    A cohort finishing a course at the same moment: with a catalog whose achievement
+    needs just this result, every event completes an award (the issuance peak).
+    """
+    rng = random.Random(workload.seed)  # noqa: S311 (a simulation, not a secret)
+    max_score = next((c.max_score for c in workload.courses if c.course_id == course_id), 100.0)
+    clock = workload.start
+    for n in range(workload.events):
+        clock += timedelta(milliseconds=round(rng.expovariate(workload.events_per_second) * 1000))
+        learner = f"{workload.learner_prefix}{n:07d}"
+        yield AssessmentCompleted(
+            event_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            tenant_id=workload.tenant_id,
+            engine_id=workload.engine_id,
+            learner=Learner(id=learner, email=f"{learner}@example.org" if n % 4 == 0 else None),
+            course_id=course_id,
+            assessment_id=assessment_id,
+            score=round(rng.uniform(0.8, 1.0) * max_score, 1),
+            max_score=max_score,
+            passed=True,
+            attempt=1,
+            occurred_at=clock,
+            attributes=dict(workload.attributes),
+        )
 
 
 def generate(workload: Workload) -> Iterator[AssessmentCompleted]:
