@@ -6,10 +6,16 @@ process); every option can be set from the environment with the documented prefi
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from credstream.errors import ConfigurationError
 from schemas.topics import Topology
+
+if TYPE_CHECKING:
+    from faust.auth import Credentials
 
 
 class KafkaSettings(BaseSettings):
@@ -18,14 +24,37 @@ class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CREDSTREAM_KAFKA_", frozen=True)
 
     bootstrap_servers: str = "127.0.0.1:9092"
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str | None = None
+    # SASL_SSL with SCRAM-SHA-512 in production (deploy/security/kafka-acls.md).
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    # CA bundle that signed the brokers' certificates (SSL, SASL_SSL); None: the system's.
     ssl_cafile: str | None = None
     client_id: str = "credstream"
     # Prepended to every topic name, so several pipelines can share a cluster.
     topic_prefix: str = ""
+
+    @model_validator(mode="after")
+    def _credentials_complete(self) -> KafkaSettings:
+        """A SASL protocol without its mechanism or credentials fails at start, by name."""
+        if self.security_protocol.startswith("SASL_"):
+            missing = [
+                f"CREDSTREAM_KAFKA_{field.upper()}"
+                for field in ("sasl_mechanism", "sasl_username", "sasl_password")
+                if not getattr(self, field)
+            ]
+            if missing:
+                raise ConfigurationError(
+                    f"CREDSTREAM_KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs "
+                    f"{', '.join(missing)}"
+                )
+        elif self.sasl_mechanism:
+            raise ConfigurationError(
+                f"CREDSTREAM_KAFKA_SASL_MECHANISM is set but CREDSTREAM_KAFKA_SECURITY_PROTOCOL="
+                f"{self.security_protocol}: use SASL_SSL (or SASL_PLAINTEXT on a trusted network)"
+            )
+        return self
 
     def topology(self) -> Topology:
         return Topology(self.topic_prefix)
@@ -46,6 +75,27 @@ class KafkaSettings(BaseSettings):
         if self.ssl_cafile:
             options["ssl_cafile"] = self.ssl_cafile
         return options
+
+    def faust_credentials(self) -> Credentials | None:
+        """Faust's ``broker_credentials`` for the same connection (aiokafka underneath)."""
+        import ssl
+
+        from faust.auth import SASLCredentials, SSLCredentials
+
+        context = None
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            context = ssl.create_default_context(cafile=self.ssl_cafile)
+        if self.security_protocol.startswith("SASL_"):
+            password = self.sasl_password.get_secret_value() if self.sasl_password else None
+            return SASLCredentials(
+                username=self.sasl_username,
+                password=password,
+                mechanism=self.sasl_mechanism,
+                ssl_context=context,  # None: SASL_PLAINTEXT; a context: SASL_SSL
+            )
+        if context is not None:
+            return SSLCredentials(context)
+        return None
 
 
 class S3Settings(BaseSettings):

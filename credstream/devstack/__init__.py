@@ -8,6 +8,6 @@ lives under the ignored ``.credstream/`` folder of the project.
 
 from __future__ import annotations
 
-from credstream.devstack._stack import DevStack, DevStackSettings, ServiceStatus
+from credstream.devstack._stack import DevStack, DevStackSettings, SaslConfig, ServiceStatus
 
-__all__ = ["DevStack", "DevStackSettings", "ServiceStatus"]
+__all__ = ["DevStack", "DevStackSettings", "SaslConfig", "ServiceStatus"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +60,73 @@ class ServiceStatus:
         return f"{self.name:<10} {self.address:<22} {state:<18} {pid}"
 
 
+_SCRAM_MECHANISM = "SCRAM-SHA-512"
+# Names and passwords go into broker properties and kafka-storage arguments unquoted.
+_SAFE_CREDENTIAL = re.compile(r"[A-Za-z0-9._~+/=_-]+")
+
+
+@dataclass(frozen=True)
+class SaslConfig:
+    """SASL/SCRAM-SHA-512 on the brokers' client listener, with ACLs enforced.
+
+    The users are created when the storage is formatted (KRaft: ``--add-scram``); the admin
+    is a super user and the brokers' own principal. The controller listener stays PLAINTEXT
+    on loopback (its ANONYMOUS principal is a super user, as brokers register through it).
+    """
+
+    admin: str
+    admin_password: SecretStr
+    users: Mapping[str, SecretStr]
+
+    def __post_init__(self) -> None:
+        for name, password in [(self.admin, self.admin_password), *self.users.items()]:
+            if not _SAFE_CREDENTIAL.fullmatch(name) or not _SAFE_CREDENTIAL.fullmatch(
+                password.get_secret_value()
+            ):
+                raise DevStackError(
+                    f"SASL user {name!r}: names and passwords may use only letters, digits "
+                    "and ._~+/=_-"
+                )
+
+    def broker_config(self, port: int, controller: int) -> dict[str, object]:
+        jaas = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{self.admin}" password="{self.admin_password.get_secret_value()}";'
+        )
+        return {
+            "listeners": f"SASL_PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+            "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}",
+            "inter.broker.listener.name": "SASL_PLAINTEXT",
+            "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "sasl.enabled.mechanisms": _SCRAM_MECHANISM,
+            "sasl.mechanism.inter.broker.protocol": _SCRAM_MECHANISM,
+            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": jaas,
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "super.users": f"User:{self.admin};User:ANONYMOUS",
+            "allow.everyone.if.no.acl.found": "false",
+        }
+
+    def format_args(self) -> list[str]:
+        users = [(self.admin, self.admin_password), *self.users.items()]
+        return [
+            arg
+            for name, password in users
+            for arg in (
+                "--add-scram",
+                f"{_SCRAM_MECHANISM}=[name={name},password={password.get_secret_value()}]",
+            )
+        ]
+
+    def client_options(self) -> dict[str, object]:
+        """kafka-python options for the admin principal."""
+        return {
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": _SCRAM_MECHANISM,
+            "sasl_plain_username": self.admin,
+            "sasl_plain_password": self.admin_password.get_secret_value(),
+        }
+
+
 def _require_tool(tool: str, what: str) -> str:
     path = shutil.which(tool)
     if path is None:
@@ -69,8 +137,11 @@ def _require_tool(tool: str, what: str) -> str:
 class DevStack:
     """The local stack of one project checkout."""
 
-    def __init__(self, settings: DevStackSettings, brokers: int | None = None) -> None:
+    def __init__(
+        self, settings: DevStackSettings, brokers: int | None = None, sasl: SaslConfig | None = None
+    ) -> None:
         self.settings = settings
+        self.sasl = sasl
         self.home = settings.home
         self.layout_file = self.home / "data" / "kafka-layout.json"
         self.brokers = brokers or self._formatted_brokers() or 1
@@ -103,6 +174,12 @@ class DevStack:
             return int(json.loads(self.layout_file.read_text())["brokers"])
         except (FileNotFoundError, KeyError, ValueError):
             return None
+
+    def _formatted_sasl(self) -> bool:
+        try:
+            return bool(json.loads(self.layout_file.read_text()).get("sasl", False))
+        except (FileNotFoundError, ValueError):
+            return False
 
     # -- install ------------------------------------------------------------------
     def install(self, echo: Callable[[str], None]) -> None:
@@ -178,9 +255,13 @@ class DevStack:
             "auto.create.topics.enable": "false",
             "message.max.bytes": 2_097_152,
         }
+        if self.sasl is not None:
+            config.update(self.sasl.broker_config(port, controller))
         path = self.home / "config" / f"kafka-{node}.properties"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(f"{key}={value}\n" for key, value in config.items()))
+        if self.sasl is not None:
+            path.chmod(0o600)  # holds the admin's SCRAM password
         return path
 
     def _java(self, main: str, *args: str, heap: str = "256m") -> list[str]:
@@ -194,6 +275,12 @@ class DevStack:
     def _format_kafka(self, echo: Callable[[str], None]) -> None:
         formatted = self._formatted_brokers()
         if formatted == self.brokers:
+            if self._formatted_sasl() != (self.sasl is not None):
+                raise DevStackError(
+                    "the local Kafka was formatted "
+                    f"{'with' if self._formatted_sasl() else 'without'} SASL users; run "
+                    "`credstream dev down --purge` first to start over with empty data"
+                )
             return
         if formatted is not None:
             raise DevStackError(
@@ -205,11 +292,13 @@ class DevStack:
         for node in range(1, self.brokers + 1):
             self._run(
                 self._java("kafka.tools.StorageTool", "format", "-t", cluster_id,
-                           "-c", str(self._broker_config(node))),
+                           "-c", str(self._broker_config(node)),
+                           *(self.sasl.format_args() if self.sasl else [])),
                 f"formatting the storage of Kafka broker {node} failed",
             )  # fmt: skip
         self.layout_file.parent.mkdir(parents=True, exist_ok=True)
-        self.layout_file.write_text(json.dumps({"brokers": self.brokers, "cluster_id": cluster_id}))
+        layout = {"brokers": self.brokers, "cluster_id": cluster_id, "sasl": self.sasl is not None}
+        self.layout_file.write_text(json.dumps(layout))
 
     def start_broker(self, node: int) -> None:
         proc = self._proc(f"kafka-{node}")
@@ -236,7 +325,9 @@ class DevStack:
             return False
         try:
             admin = KafkaAdminClient(
-                bootstrap_servers=self.bootstrap_servers(), request_timeout_ms=3000
+                bootstrap_servers=self.bootstrap_servers(),
+                request_timeout_ms=3000,
+                **(self.sasl.client_options() if self.sasl else {}),
             )
         except (KafkaError, OSError, ValueError):
             return False
