@@ -31,21 +31,22 @@ Rules (a rule is a mapping with exactly one of these keys):
   max_score <= 0), ``passed: true`` (the engine said passed). No threshold: any result.
 - ``all_of: [rules]``, ``any_of: [rules]``, ``n_of: N`` + ``of: [rules]`` (1 <= N <= len).
 - ``achievement: KEY`` (+ optional ``version: V``): met once this learner was awarded
-  that achievement (any version unless ``version`` is given), at its ``awarded_at``.
-  This is how stackable pathways are written.
+  that achievement (any version unless ``version`` is given), from its ``awarded_at``
+  on. This is how stackable pathways are written. Achievement rules are timeless: no
+  modifier applies to them (a prerequisite's ``awarded_at`` depends on the order its
+  events arrived in, so a window over it would make awards depend on delivery order).
 
-Modifiers:
+Modifiers (on assessment rules and composites; on a composite they apply to every
+assessment rule beneath it, and a composite with none beneath it may not carry them):
 
-- ``max_attempts: K`` (assessment or composite rules): a result whose ``attempt`` number
-  is above K does not count. On a composite it applies to every assessment beneath it;
-  the tightest limit on a path wins.
-- ``from`` / ``until`` (any rule): a date (``2025-01-01``: from the start of that day /
-  until the end of that day, UTC) or a datetime with a timezone. Only results whose
-  ``occurred_at`` (or prerequisite awards whose ``awarded_at``) fall inside count; both
-  ends inclusive. On a composite it applies beneath it; nested ranges intersect.
-- ``within_days: D`` (composite rules): every result used to meet the rule lies in one
-  window of D days: the latest is at most D x 24 h after the earliest. Nested windows
-  are each respected.
+- ``max_attempts: K``: a result whose ``attempt`` number is above K does not count. The
+  tightest limit on a path wins.
+- ``from`` / ``until``: a date (``2025-01-01``: from the start of that day / until the
+  end of that day, UTC) or a datetime with a timezone. Only results whose
+  ``occurred_at`` falls inside count; both ends inclusive; nested ranges intersect.
+- ``within_days: D`` (composites only): every assessment result used to meet the rule
+  lies in one window of D days: the latest is at most D x 24 h after the earliest.
+  Nested windows are each respected.
 
 Semantics: every qualifying result counts, so the best attempt counts and a later lower
 score never takes anything back. An achievement is awarded once per (tenant, key,
@@ -55,7 +56,14 @@ far meet the rule (see ``processors.criteria``).
 Validation (errors name the file and the path, e.g.
 ``example-u.yaml: achievements[2].criteria.rule.n_of: must be <= number of rules in 'of'
 (6)``): unknown fields, bounds, unique (key, version), an achievement id used by one key
-only, prerequisites that exist, no pathway cycles, a key given twice in a YAML mapping.
+only, prerequisites that exist, no pathway cycles, modifiers with an assessment beneath
+them, a key given twice in a YAML mapping, one file per tenant.
+
+:class:`Catalog` is the hot-path index over every tenant: which achievements an
+assessment can move (``affected``, in dependency order), which pathways an award can
+complete (``dependents``); immutable, replaced whole on reload (``with_tenant``).
+:func:`encode_catalog` / :func:`decode_catalog` are the ``achievement.catalog.v1``
+record value (JSON for now).
 """
 
 from processors.catalog._index import (

@@ -9,9 +9,10 @@ Semantics, precisely:
 - A result *meets* an assessment rule when it passes its thresholds, its ``attempt`` is
   within ``max_attempts`` and its ``occurred_at`` within ``from``/``until``. Every such
   result counts (so the best attempt counts); nothing is ever taken back.
-- A rule is *met at time T* when the results with ``occurred_at <= T`` (and prerequisite
-  awards with ``awarded_at <= T``) meet it, windows included: a ``within_days`` rule is
-  met when one window of D days holds results meeting it.
+- A rule is *met at time T* when the assessment results with ``occurred_at <= T`` and the
+  prerequisites awarded by T (``awarded_at <= T``) meet it; a ``within_days`` rule needs
+  one window of D days holding the assessment results it uses (prerequisites are
+  timeless: no window or date range applies to them).
 - After each event the engine awards every achievement not yet awarded whose rule is met
   by the results seen so far. ``awarded_at`` is the earliest T at which those results
   meet the rule (the ``occurred_at`` of the event that completed it in event time);
@@ -20,9 +21,14 @@ Semantics, precisely:
   then earliest, then event id) inside the earliest window that meets the rule and no
   later than ``awarded_at``; pathways carry their prerequisites' evidence.
 - Pathways cascade: an award in this call is visible to the achievements that depend on
-  it in the same call (evaluated in topological order).
+  it in the same call (evaluated in dependency order).
 - Credential ids: :func:`credential_id`, UUIDv5 of ``"{tenant}/{key}/{version}/{learner}"``
-  in :data:`CREDENTIAL_NAMESPACE`. The learner (id and email) is the evaluated event's.
+  in :data:`CREDENTIAL_NAMESPACE` (``uuid5(NAMESPACE_URL,
+  "urn:credstream:credential-id")``). The learner (id and email) is the evaluated
+  event's: engines should send a stable email per learner.
+- A catalog change applies from the next event on: results that met no rule of the
+  catalog in force when they arrived were not kept, and an achievement is looked at
+  only when a result it reads arrives.
 
 Order independence. Whether an achievement is awarded, and so the set of credential
 ids, depends only on the set of distinct events, never on their order or duplicates.
