@@ -142,13 +142,8 @@ class Worker:
         return self.process.poll() is None
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the process and its reaped children (signing workers)."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        ticks = os.sysconf("SC_CLK_TCK")
-        return sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks
+        """CPU (user + system) of the process and every descendant (signing workers)."""
+        return tree_cpu_seconds(self.pid)
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -162,6 +157,37 @@ class Worker:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of ``root`` and its live descendants, plus reaped children."""
+    parents: dict[int, int] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            stats[int(entry.name)] = fields
+            parents[int(entry.name)] = int(fields[1])
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in tree:
+        fields = stats.get(pid)
+        if fields is not None:
+            total += sum(int(fields[i]) for i in (11, 12, 13, 14))
+    return total / ticks
 
 
 @contextlib.contextmanager

@@ -72,6 +72,11 @@ class Topology:
     def catalog(self) -> Topic:
         return self._named(ACHIEVEMENT_CATALOG)
 
+    def partition_label(self, partition: int) -> str:
+        """A name for one partition of this topology's request topic, unique across
+        topologies: status list ids and manifest chains are built from it."""
+        return f"{self.prefix.replace('.', '-')}p{partition}"
+
     def dead_letters(self, source: Topic) -> Topic:
         return dead_letter(source)
 

@@ -86,7 +86,7 @@ def entry_leaf(credential_id: str, sha256_hex: str) -> bytes:
 
 def build_manifest(
     tenant: str,
-    partition: int,
+    source: str,
     first_offset: int,
     last_offset: int,
     entries: Sequence[tuple[str, str]],
@@ -99,7 +99,7 @@ def build_manifest(
     return {
         "type": "CredstreamIssuanceManifest",
         "tenant": tenant,
-        "partition": partition,
+        "source": source,
         "offsets": [first_offset, last_offset],
         "created": created,
         "count": len(ordered),
@@ -109,12 +109,13 @@ def build_manifest(
     }
 
 
-def manifest_prefix(tenant: str, partition: int) -> str:
-    return f"{tenant}/manifests/p{partition}/"
+def manifest_prefix(tenant: str, source: str) -> str:
+    """The chain of one tenant on one request partition (``source``, its label)."""
+    return f"{tenant}/manifests/{source}/"
 
 
-def manifest_key(tenant: str, partition: int, first_offset: int, last_offset: int) -> str:
-    return f"{manifest_prefix(tenant, partition)}{first_offset:012d}-{last_offset:012d}.json"
+def manifest_key(tenant: str, source: str, first_offset: int, last_offset: int) -> str:
+    return f"{manifest_prefix(tenant, source)}{first_offset:012d}-{last_offset:012d}.json"
 
 
 def manifest_digest(manifest: dict[str, Any]) -> str:

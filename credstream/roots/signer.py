@@ -144,7 +144,9 @@ class SelfTest:
             awarded_at=datetime(2026, 1, 1, tzinfo=UTC),
             source_event_id="readiness-check",
         )
-        made = factory.make(SignJob(request, achievement, catalog.issuer, allocate_slot(0, 0)))
+        made = factory.make(
+            SignJob(request, achievement, catalog.issuer, allocate_slot("readiness", 0))
+        )
         if not isinstance(made, Signed):
             return f"cannot sign for {catalog.tenant}: {made.message}"
         # Verified on the reference path: the fast canonicalizer is checked on every probe.

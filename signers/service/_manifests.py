@@ -1,4 +1,4 @@
-"""Write the signed manifest of each batch, per (tenant, partition) chain."""
+"""Write the signed manifest of each batch, per (tenant, request partition) chain."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 # Finds the digest of the newest manifest already stored in a chain (None: a new chain).
-LatestDigest = Callable[[str, int], str | None]
+LatestDigest = Callable[[str, str], str | None]
 # Lists the object keys of the manifests stored in a chain.
-ListManifests = Callable[[str, int], list[str]]
+ListManifests = Callable[[str, str], list[str]]
 
 
 class S3ManifestIndex:
@@ -36,14 +36,14 @@ class S3ManifestIndex:
         self._client = client
         self._bucket = bucket
 
-    def list(self, tenant: str, partition: int) -> list[str]:
+    def list(self, tenant: str, source: str) -> list[str]:
         pages = self._client.get_paginator("list_objects_v2").paginate(
-            Bucket=self._bucket, Prefix=manifest_prefix(tenant, partition)
+            Bucket=self._bucket, Prefix=manifest_prefix(tenant, source)
         )
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
-    def latest_digest(self, tenant: str, partition: int) -> str | None:
-        keys = self.list(tenant, partition)
+    def latest_digest(self, tenant: str, source: str) -> str | None:
+        keys = self.list(tenant, source)
         if not keys:
             return None
         body = self._client.get_object(Bucket=self._bucket, Key=keys[-1])["Body"].read()
@@ -66,23 +66,23 @@ class ManifestWriter:
         self._issuer_id = issuer_id
         self._latest_digest = latest_digest
         self._list_manifests = list_manifests
-        # (tenant, partition) -> [(first offset, last offset, object key)], loaded on demand
-        self._ranges: dict[tuple[str, int], list[tuple[int, int, str]]] = {}
+        # (tenant, source) -> [(first offset, last offset, object key)], loaded on demand
+        self._ranges: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
         self._listed: dict[str, frozenset[str]] = {}
-        self._heads: dict[tuple[str, int], str | None] = {}
+        self._heads: dict[tuple[str, str], str | None] = {}
         self._jcs = JcsCanonicalizer()
 
-    def announced(self, tenant: str, partition: int, offset: int, credential_id: str) -> bool:
+    def announced(self, tenant: str, source: str, offset: int, credential_id: str) -> bool:
         """Whether a manifest already lists this credential at this offset.
 
         Manifests are written after notifications are acknowledged, so a listed credential
         was announced: a replay that finds it stored and listed announces nothing again.
         Only replays and retries ask, so the lookups stay off the steady-state path.
         """
-        chain = (tenant, partition)
+        chain = (tenant, source)
         if chain not in self._ranges:
             ranges = []
-            for key in self._list_manifests(tenant, partition):
+            for key in self._list_manifests(tenant, source):
                 start, _, end = key.rsplit("/", 1)[1].removesuffix(".json").partition("-")
                 ranges.append((int(start), int(end), key))
             self._ranges[chain] = ranges
@@ -96,24 +96,24 @@ class ManifestWriter:
                     return True
         return False
 
-    def write(self, batch: Sequence[tuple[int, int, Stored, str]]) -> None:
-        """``batch``: (partition, offset, stored credential, its award time as xsd:dateTime)
+    def write(self, batch: Sequence[tuple[str, int, Stored, str]]) -> None:
+        """``batch``: (partition label, offset, stored credential, its award time as xsd:dateTime)
         for every announced credential. The manifest's ``created`` is the newest award
         time, so a replayed batch builds the same manifest."""
-        chains: dict[tuple[str, int], list[tuple[int, Stored, str]]] = defaultdict(list)
-        for partition, offset, stored, awarded in batch:
-            chains[(stored.signed.tenant_id, partition)].append((offset, stored, awarded))
+        chains: dict[tuple[str, str], list[tuple[int, Stored, str]]] = defaultdict(list)
+        for source, offset, stored, awarded in batch:
+            chains[(stored.signed.tenant_id, source)].append((offset, stored, awarded))
         writes = []
         heads = {}
-        for (tenant, partition), items in sorted(chains.items()):
-            chain = (tenant, partition)
+        for (tenant, source), items in sorted(chains.items()):
+            chain = (tenant, source)
             if chain not in self._heads:
-                self._heads[chain] = self._latest_digest(tenant, partition)
+                self._heads[chain] = self._latest_digest(tenant, source)
             offsets = [offset for offset, _, _ in items]
             entries = [(s.signed.credential_id, s.stored_sha256) for _, s, _ in items]
             created = max(awarded for _, _, awarded in items)
             manifest = build_manifest(
-                tenant, partition, min(offsets), max(offsets), entries, self._heads[chain], created
+                tenant, source, min(offsets), max(offsets), entries, self._heads[chain], created
             )
             key = self._tenant_key(tenant)
             signed = add_proof(
@@ -128,7 +128,7 @@ class ManifestWriter:
                 key.sign,
                 self._jcs,
             )
-            object_key = manifest_key(tenant, partition, min(offsets), max(offsets))
+            object_key = manifest_key(tenant, source, min(offsets), max(offsets))
             writes.append(ObjectWrite(object_key, manifest_bytes(signed)))
             self._ranges.setdefault(chain, []).append((min(offsets), max(offsets), object_key))
             self._listed[object_key] = frozenset(cid for cid, _ in entries)
@@ -146,6 +146,6 @@ class ManifestWriter:
         self._heads.update(heads)
 
 
-def _chain_of(object_key: str) -> tuple[str, int]:
-    tenant, _, partition, _ = object_key.split("/", 3)
-    return tenant, int(partition.removeprefix("p"))
+def _chain_of(object_key: str) -> tuple[str, str]:
+    tenant, _, source, _ = object_key.split("/", 3)
+    return tenant, source

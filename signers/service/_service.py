@@ -174,7 +174,12 @@ class SignerService:
         # The manifest goes last: a credential it lists was stored AND announced.
         self._manifests.write(
             [
-                (i.origin.partition, i.origin.offset, r, xsd_datetime(i.request.awarded_at))
+                (
+                    self._topology.partition_label(i.origin.partition),
+                    i.origin.offset,
+                    r,
+                    xsd_datetime(i.request.awarded_at),
+                )
                 for i, r in announce
             ]
         )
@@ -198,7 +203,7 @@ class SignerService:
             except InvalidInputError as error:
                 dead.append(self._dead(origin, type(error).__name__, str(error), report))
                 continue
-            slot = allocate_slot(record.partition, record.offset)
+            slot = allocate_slot(self._topology.partition_label(record.partition), record.offset)
             jobs.append((_Pending(origin, request), SignJob(request, achievement, issuer, slot)))
         return jobs
 
@@ -224,8 +229,9 @@ class SignerService:
                 report.duplicate_requests += 1
             else:
                 report.identical += 1
+            source = self._topology.partition_label(item.origin.partition)
             if result.outcome is not Outcome.CREATED and self._manifests.announced(
-                request.tenant_id, item.origin.partition, item.origin.offset, request.credential_id
+                request.tenant_id, source, item.origin.offset, request.credential_id
             ):
                 continue  # a replay of a batch that completed: nothing to announce again
             announce.append((item, result))

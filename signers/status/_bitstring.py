@@ -33,18 +33,21 @@ class StatusSlot:
     index: int
 
 
-def allocate_slot(partition: int, offset: int) -> StatusSlot:
-    """The slot of the credential requested at (partition, offset) of credential.requested.v1.
+def allocate_slot(source: str, offset: int) -> StatusSlot:
+    """The slot of the credential requested at ``offset`` of the partition ``source``.
 
-    A record's partition and offset never change and are never reused, so a slot is never
-    handed out twice, a crash or a replay gets the same slot (and so byte-identical
-    credentials), and no allocation state needs to be stored. A list fills after
-    LIST_SIZE requests on one partition; the next offset opens the next list.
+    ``source`` names one partition of one credential.requested.v1 topic (see
+    ``Topology.partition_label``). A record's partition and offset never change and are
+    never reused, so a slot is never handed out twice, a crash or a replay gets the same
+    slot (and so byte-identical credentials), and no allocation state needs to be stored.
+    A list fills after LIST_SIZE requests on one partition; the next offset opens the
+    next list. (Never recreate the requests topic under the same name: its offsets would
+    start again.)
     """
-    if partition < 0 or offset < 0:
-        raise StatusListError("partition and offset must be non-negative")
+    if offset < 0 or not source:
+        raise StatusListError("a slot needs a partition label and a non-negative offset")
     sequence, position = divmod(offset, LIST_SIZE)
-    return StatusSlot(f"p{partition}-{sequence}", (position * _SPREAD + _OFFSET) % LIST_SIZE)
+    return StatusSlot(f"{source}-{sequence}", (position * _SPREAD + _OFFSET) % LIST_SIZE)
 
 
 class Bitstring:

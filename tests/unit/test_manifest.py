@@ -40,11 +40,11 @@ def test_every_leaf_proves_inclusion_and_a_changed_leaf_does_not(
 
 def test_manifest_detects_a_slipped_in_entry() -> None:
     entries = [(f"urn:uuid:{i}", hashlib.sha256(bytes([i])).hexdigest()) for i in range(5)]
-    manifest = build_manifest("t", 0, 100, 104, entries, None, "2026-01-01T00:00:00Z")
+    manifest = build_manifest("t", "p0", 100, 104, entries, None, "2026-01-01T00:00:00Z")
     assert check_manifest(manifest) == []
     forged = {**manifest, "entries": [*manifest["entries"], {"id": "urn:uuid:x", "sha256": "00"}]}
     assert "count does not match the entries" in check_manifest(forged)
     forged["count"] = 6
     assert check_manifest(forged) == ["merkleRoot does not match the entries"]
-    follower = build_manifest("t", 0, 105, 105, entries[:1], manifest_digest(manifest), "x")
+    follower = build_manifest("t", "p0", 105, 105, entries[:1], manifest_digest(manifest), "x")
     assert follower["previous"] == manifest_digest(manifest)

@@ -47,18 +47,18 @@ def test_encode_decode_round_trip(indices: set[int]) -> None:
 
 
 def test_slots_are_unique_spread_and_open_a_new_list_when_full() -> None:
-    slots = [allocate_slot(2, offset) for offset in range(LIST_SIZE)]
+    slots = [allocate_slot("p2", offset) for offset in range(LIST_SIZE)]
     assert len({s.index for s in slots}) == LIST_SIZE  # never handed out twice
     assert {s.list_id for s in slots} == {"p2-0"}
     gaps = [abs(a.index - b.index) for a, b in itertools.pairwise(slots)]
     assert min(gaps) > 1000  # consecutive awards land far apart
-    assert allocate_slot(2, LIST_SIZE).list_id == "p2-1"
-    assert allocate_slot(3, 5) == allocate_slot(3, 5)  # a replay gets the same slot
-    assert allocate_slot(3, 5).list_id != allocate_slot(2, 5).list_id
+    assert allocate_slot("p2", LIST_SIZE).list_id == "p2-1"
+    assert allocate_slot("p3", 5) == allocate_slot("p3", 5)  # a replay gets the same slot
+    assert allocate_slot("p3", 5).list_id != allocate_slot("p2", 5).list_id
 
 
 def test_entries_point_at_the_list_for_each_purpose() -> None:
-    slot = allocate_slot(0, 42)
+    slot = allocate_slot("p0", 42)
     entries = status_entries("https://cdn.example.edu/", "example-u", slot)
     assert [e["statusPurpose"] for e in entries] == ["revocation", "suspension"]
     revocation = entries[0]
