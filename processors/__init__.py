@@ -14,13 +14,23 @@ from processors.catalog import (
     load_catalogs,
     validate_directory,
 )
-from processors.criteria import CREDENTIAL_NAMESPACE, Progress, credential_id, evaluate
+from processors.criteria import (
+    CREDENTIAL_NAMESPACE,
+    EMPTY_PROGRESS,
+    Progress,
+    Rejected,
+    credential_id,
+    evaluate,
+    replay,
+)
 
 __all__ = [
     "CREDENTIAL_NAMESPACE",
+    "EMPTY_PROGRESS",
     "Catalog",
     "CatalogError",
     "Progress",
+    "Rejected",
     "TenantCatalog",
     "UnknownTenantError",
     "credential_id",
@@ -29,5 +39,6 @@ __all__ = [
     "evaluate",
     "load_catalog",
     "load_catalogs",
+    "replay",
     "validate_directory",
 ]

@@ -48,11 +48,17 @@ behind ``credstream evaluate``.
 
 from processors.catalog import award_key
 from processors.criteria._engine import evaluate
-from processors.criteria._progress import CREDENTIAL_NAMESPACE, Progress, credential_id
+from processors.criteria._progress import (
+    CREDENTIAL_NAMESPACE,
+    EMPTY_PROGRESS,
+    Progress,
+    credential_id,
+)
 from processors.criteria._replay import Rejected, replay
 
 __all__ = [
     "CREDENTIAL_NAMESPACE",
+    "EMPTY_PROGRESS",
     "Progress",
     "Rejected",
     "award_key",

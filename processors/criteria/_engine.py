@@ -25,6 +25,7 @@ from processors.criteria._progress import (
     ATTEMPT,
     AWARDED_AT,
     COURSE_ID,
+    EMPTY_PROGRESS,
     EVENT_ID,
     EVIDENCE,
     MAX_SCORE,
@@ -55,11 +56,13 @@ def evaluate(
 
     Raises :class:`UnknownTenantError` for a tenant without a catalog and
     :class:`InvalidInputError` for an event the engine cannot compare (naive time,
-    non-finite score). Returns ``progress`` itself (same object) when nothing changed:
-    an event no rule reads, a duplicate, a result that meets no pending rule.
+    non-finite score). Returns ``progress`` itself (same object; ``EMPTY_PROGRESS`` for
+    None) when nothing changed: an event no rule reads, a duplicate, a result that meets
+    no pending rule. So ``new is old`` means no write is needed, when a learner without
+    progress is passed as ``EMPTY_PROGRESS``.
     """
     index = catalog.tenant(event.tenant_id)
-    current = progress if progress is not None else Progress()
+    current = progress if progress is not None else EMPTY_PROGRESS
     course_id, assessment_id = target = (event.course_id, event.assessment_id)
     awards = current.awards
     pending = [a for a in index.affected(course_id, assessment_id) if a.award_key not in awards]

@@ -90,3 +90,8 @@ class Progress:
         ):
             raise InvalidInputError("progress: not a valid progress record (format 1 expected)")
         return cls(document["r"], document["a"])
+
+
+EMPTY_PROGRESS = Progress()
+"""The progress of a learner with none: what ``evaluate(None, ...)`` starts from and
+returns (this very object) when the event changed nothing. Never mutated."""

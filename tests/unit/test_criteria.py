@@ -15,15 +15,17 @@ from click.testing import CliRunner
 
 from credstream.commands.evaluate import evaluate as evaluate_command
 from credstream.errors import InvalidInputError
-from processors.catalog import Catalog, UnknownTenantError, parse_catalog
+from processors.catalog import Catalog, UnknownTenantError, load_catalogs, parse_catalog
 from processors.criteria import (
     CREDENTIAL_NAMESPACE,
+    EMPTY_PROGRESS,
     Progress,
     Rejected,
     credential_id,
     evaluate,
     replay,
 )
+from processors.criteria.bench import benchmark, synthetic_history
 from schemas.models import AssessmentCompleted, CredentialRequested
 
 T0 = datetime(2026, 9, 1, tzinfo=UTC)
@@ -306,6 +308,22 @@ def test_duplicates_and_unrelated_events_return_the_same_progress() -> None:
     assert evaluate(progress, once, cat) == (progress, [])
     assert evaluate(progress, once, cat)[0] is progress
     assert evaluate(progress, event("x/y"), cat)[0] is progress
+    # A learner without progress: the shared empty progress comes back, not a new one.
+    assert evaluate(None, event("x/y"), cat)[0] is EMPTY_PROGRESS
+    assert evaluate(EMPTY_PROGRESS, event("c/m1", score=5), cat)[0] is not EMPTY_PROGRESS
+    assert Progress() == EMPTY_PROGRESS
+
+
+def test_the_benchmark_runs_over_a_synthetic_history_of_the_sample_catalog() -> None:
+    tenant = load_catalogs(SAMPLE)["example-u"]
+    events = synthetic_history(tenant, learners=30, seed=1)
+    known = Catalog([tenant]).tenant("example-u").by_target
+    assert all((e.course_id, e.assessment_id) in known for e in events)
+    report = benchmark(Catalog([tenant]), events)
+    assert report.events == len(events)
+    assert report.awards > 0
+    assert report.max_progress_bytes >= report.mean_progress_bytes > 0
+    assert "events/s" in str(report)
 
 
 def test_learners_are_independent_progress() -> None:

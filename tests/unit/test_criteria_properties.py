@@ -233,6 +233,7 @@ def test_any_order_gives_the_same_credentials_and_times_fixed_at_emission(
     reference = {a.credential_id: a for _, a in run(in_time_order(events))}
     emitted = run(shuffled)
     assert {a.credential_id for _, a in emitted} == set(reference)
+    assert len(emitted) == len(reference)  # each at most once
     # Each award's time is the earliest completion over the events seen when it was
     # emitted (pathways: over the prerequisites' emitted times), never earlier than the
     # time over the whole history.
