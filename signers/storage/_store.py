@@ -53,12 +53,35 @@ class PutResult:
     sha256: str
 
 
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """An object's bytes with the ETag and user metadata they were read with."""
+
+    body: bytes
+    etag: str
+    metadata: dict[str, str]
+
+
 class WriteOnceStore(Protocol):
     """Where credentials, manifests and baked badges are written, once each."""
 
     def put_new(self, writes: Sequence[ObjectWrite]) -> list[PutResult]: ...
 
     def get(self, key: str) -> bytes | None: ...
+
+
+class ReplaceableStore(WriteOnceStore, Protocol):
+    """Also objects that change in place at a stable URL (status lists), one writer at a
+    time: a replacement names the ETag it read (``If-Match``) and fails if another
+    writer got there first."""
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]: ...
+
+    def get_object(self, key: str) -> StoredObject | None: ...
+
+    def put_if_match(
+        self, write: ObjectWrite, etag: str | None, metadata: dict[str, str] | None = None
+    ) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -77,6 +100,9 @@ def _error_code(response: Response) -> str:
     except ElementTree.ParseError:
         code = None
     return code or f"HTTP {response.status}"
+
+
+_META = "x-amz-meta-"
 
 
 def _transient(status: int) -> bool:
@@ -111,11 +137,20 @@ class PipelinedS3Store:
     def close(self) -> None:
         self._client.close()
 
-    def _request(self, method: str, key: str, body: bytes, content_type: str | None) -> Request:
+    def _request(
+        self,
+        method: str,
+        key: str,
+        body: bytes,
+        content_type: str | None,
+        condition: dict[str, str] | None = None,
+    ) -> Request:
+        """``condition``: the precondition headers of a PUT (default If-None-Match: *)."""
         path = object_path(self._bucket, key)
         if method == "PUT":
             digest = hashlib.sha256(body).hexdigest()
-            extra = {"if-none-match": "*", "content-type": content_type or "application/json"}
+            extra = {"content-type": content_type or "application/json"}
+            extra.update(condition if condition is not None else {"if-none-match": "*"})
         else:
             digest, extra = EMPTY_SHA256, {}
         headers = self._signer.sign(method, path, self._client.host_header, digest, extra)
@@ -190,6 +225,42 @@ class PipelinedS3Store:
 
     def get(self, key: str) -> bytes | None:
         return self._get_many([key])[0]
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Bodies of many objects in one pipelined round (None where there is none)."""
+        return self._get_many(list(keys)) if keys else []
+
+    def get_object(self, key: str) -> StoredObject | None:
+        """The object with its ETag and ``x-amz-meta-*`` metadata, or None."""
+        response = self._exchange_with_retry([self._request("GET", key, b"", None)])[0]
+        if response.status == 404:
+            return None
+        if response.status != 200:
+            raise StoreRejectedError(f"GET {key} refused: {_error_code(response)}")
+        metadata = {
+            name.removeprefix(_META): value
+            for name, value in response.headers.items()
+            if name.startswith(_META)
+        }
+        return StoredObject(response.body, response.headers.get("etag", ""), metadata)
+
+    def put_if_match(
+        self, write: ObjectWrite, etag: str | None, metadata: dict[str, str] | None = None
+    ) -> str | None:
+        """Replace ``write.key`` if it still has ``etag`` (None: only if it does not exist).
+
+        Returns the new ETag, or None when the precondition failed: another writer
+        changed (or created, or deleted) the object since it was read.
+        """
+        condition = {"if-match": etag} if etag is not None else {"if-none-match": "*"}
+        condition.update({_META + name: value for name, value in (metadata or {}).items()})
+        request = self._request("PUT", write.key, write.body, write.content_type, condition)
+        response = self._exchange_with_retry([request])[0]
+        if 200 <= response.status < 300:
+            return response.headers.get("etag", "")
+        if response.status in (404, 409, 412):  # 404: If-Match on a deleted object
+            return None
+        raise StoreRejectedError(f"PUT {write.key} refused: {_error_code(response)}")
 
 
 class Boto3Store:
