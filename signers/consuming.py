@@ -1,0 +1,123 @@
+"""The consume, process, commit loop of a batch stage (renderer, status-list updater).
+
+Poll up to ``max_batch`` records, waiting at most ``linger_ms`` after the first; hand the
+batch to the stage; commit its offsets only once the stage returns (its side effects are
+durable). While the object store is unavailable the batch is held and retried with
+backoff, with the partitions paused so the consumer stays in its group: back-pressure,
+never a skip. A commit refused after a rebalance is logged: the new owner re-reads the
+batch, which every stage tolerates (conditional writes, idempotent updates).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from schemas.dead_letters import DeadLetterRecord
+from signers.storage import StoreUnavailableError
+
+log = logging.getLogger("credstream.consuming")
+
+
+class BatchLoop:
+    """Runs one stage's ``process(records)`` over a group consumer until stopped."""
+
+    def __init__(
+        self,
+        consumer: KafkaConsumer,
+        topics: list[str],
+        *,
+        max_batch: int,
+        linger_ms: int,
+        max_backoff: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._consumer = consumer
+        self._topics = topics
+        self._max_batch = max_batch
+        self._linger_ms = linger_ms
+        self._max_backoff = max_backoff
+        self._sleep = sleep
+        self._running = True
+
+    def stop(self) -> None:
+        self._running = False
+
+    @property
+    def consumer(self) -> KafkaConsumer:
+        return self._consumer
+
+    def run(self, process: Callable[[list[Any]], object]) -> None:
+        self._consumer.subscribe(self._topics)
+        try:
+            while self._running:
+                records = self.poll_batch()
+                if records:
+                    self._until_durable(process, records)
+                    self.commit(records)
+        finally:
+            self._consumer.close()  # leave the group now: partitions move without a timeout
+
+    def poll_batch(self) -> list[Any]:
+        """Up to max_batch records, waiting at most linger_ms once the first arrives."""
+        records: list[Any] = []
+        deadline = None
+        while len(records) < self._max_batch and self._running:
+            timeout = (
+                1000 if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
+            )
+            polled = self._consumer.poll(
+                timeout_ms=timeout, max_records=self._max_batch - len(records)
+            )
+            for batch in polled.values():
+                records.extend(batch)
+            if records and deadline is None:
+                deadline = time.monotonic() + self._linger_ms / 1000
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if not records and not polled:
+                break
+        return records
+
+    def _until_durable(self, process: Callable[[list[Any]], object], records: list[Any]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                process(records)
+                return
+            except StoreUnavailableError as error:
+                log.warning("object store unavailable, pausing: %s", error)
+                assigned = self._consumer.assignment()
+                self._consumer.pause(*assigned)
+                # Stay in the group while paused. A rebalance inside this poll can hand us
+                # a new partition whose records come back: rewind it, or they'd be skipped.
+                for partition, fetched in self._consumer.poll(timeout_ms=0).items():
+                    self._consumer.seek(partition, fetched[0].offset)
+                self._sleep(delay)
+                delay = min(delay * 2, self._max_backoff)
+                self._consumer.resume(*assigned)
+
+    def commit(self, records: list[Any]) -> None:
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for record in records:
+            partition = TopicPartition(record.topic, record.partition)
+            current = offsets.get(partition)
+            if current is None or record.offset + 1 > current.offset:
+                offsets[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+        try:
+            self._consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as error:
+            log.warning("commit refused after a rebalance; the batch will be re-read: %s", error)
+
+
+def send_dead_letters(producer: KafkaProducer, letters: list[DeadLetterRecord]) -> None:
+    """Produce dead letters and wait until every one is acknowledged (before a commit)."""
+    for letter in letters:
+        producer.send(letter.topic, key=letter.key, value=letter.value, headers=letter.headers)
+    producer.flush()
