@@ -1,4 +1,9 @@
-"""Revocation and suspension with W3C Bitstring Status List v1.0."""
+"""Revocation and suspension with W3C Bitstring Status List v1.0.
+
+Encoding, slots and entries (``_bitstring``, ``_lists``), the updater that applies
+revoke / suspend / reinstate and republishes lists (``_updater``), and the check a
+verifier runs (``_check``).
+"""
 
 from signers.status._bitstring import (
     LIST_SIZE,
@@ -15,17 +20,43 @@ from signers.status._lists import (
     status_list_key,
     status_list_url,
 )
+from signers.status._updater import (
+    ACTIONS,
+    APPLIED_METADATA,
+    ListContentionError,
+    ListLocation,
+    Mark,
+    StatusChangeError,
+    StatusTarget,
+    StatusUpdater,
+    UpdateReport,
+    parse_status_list_url,
+    status_change_key,
+    status_target,
+)
 
 __all__ = [
+    "ACTIONS",
+    "APPLIED_METADATA",
     "LIST_SIZE",
     "PURPOSES",
     "Bitstring",
+    "ListContentionError",
+    "ListLocation",
+    "Mark",
+    "StatusChangeError",
     "StatusListError",
     "StatusSlot",
+    "StatusTarget",
+    "StatusUpdater",
+    "UpdateReport",
     "allocate_slot",
+    "parse_status_list_url",
     "read_status",
+    "status_change_key",
     "status_entries",
     "status_list_credential",
     "status_list_key",
     "status_list_url",
+    "status_target",
 ]
