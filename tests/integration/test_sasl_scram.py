@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
 from kafka.admin import (
     ACL,
     ACLFilter,
@@ -32,7 +32,11 @@ from kafka.admin import (
     ResourcePatternFilter,
     ResourceType,
 )
-from kafka.errors import KafkaTimeoutError, TopicAuthorizationFailedError
+from kafka.errors import (
+    GroupAuthorizationFailedError,
+    KafkaTimeoutError,
+    TopicAuthorizationFailedError,
+)
 from pydantic import SecretStr
 
 from credstream.clients import ensure_topics, kafka_consumer, kafka_producer
@@ -72,6 +76,12 @@ def acls_of(principals: dict[str, dict[str, list[str]]]) -> list[ACL]:
         "write": (ResourceType.TOPIC, ACLOperation.WRITE, ACLResourcePatternType.LITERAL),
         "groups": (ResourceType.GROUP, ACLOperation.READ, ACLResourcePatternType.LITERAL),
         "prefixed": (ResourceType.TOPIC, ACLOperation.ALL, ACLResourcePatternType.PREFIXED),
+        "describe": (ResourceType.TOPIC, ACLOperation.DESCRIBE, ACLResourcePatternType.LITERAL),
+        "describe_groups": (
+            ResourceType.GROUP,
+            ACLOperation.DESCRIBE,
+            ACLResourcePatternType.LITERAL,
+        ),
     }
     return [
         ACL(
@@ -94,9 +104,10 @@ def secured(stack: DevStack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     settings = DevStackSettings(
         home=tmp_path_factory.mktemp("sasl") / "stack",
         cache=stack.settings.cache,
-        kafka_port=39094,
-        controller_port=39194,
-        s3_port=37072,
+        # Below the ephemeral range (32768-60999), where a client's source port can take them.
+        kafka_port=29094,
+        controller_port=29194,
+        s3_port=27072,
         kafka_heap="256m",
     )
     sasl = SaslConfig(
@@ -185,8 +196,6 @@ def test_writes_outside_a_principals_grants_are_refused(
 
 
 def test_a_consumer_cannot_join_another_workers_group(secured: Secured) -> None:
-    from kafka.errors import GroupAuthorizationFailedError
-
     consumer = kafka_consumer(
         secured.settings("credstream-renderer"), "credstream-signer", TOPICS.issued.name
     )
@@ -242,3 +251,30 @@ def test_a_client_without_credentials_is_refused(secured: Secured) -> None:
         KafkaProducer(**plain.client_options(), bootstrap_timeout_ms=4000).close()
     # The broker says why it closed the connection: no SASL handshake, no requests.
     assert secured.broker_log.read_text().count(refusal) > before
+
+
+def test_the_lag_scaler_reads_offsets_but_no_record(secured: Secured) -> None:
+    marker = f"lag-{uuid.uuid4()}".encode()
+    produce(secured.settings("credstream-processor"), TOPICS.requests.name, marker)
+    consume_one(
+        secured.settings("credstream-signer"), "credstream-signer", TOPICS.requests.name, marker
+    )
+    keda = secured.settings("credstream-keda")
+    admin = KafkaAdminClient(**keda.client_options())
+    try:
+        committed = admin.list_group_offsets("credstream-signer")["credstream-signer"]
+    finally:
+        admin.close()
+    assert {tp.topic for tp in committed} == {TOPICS.requests.name}
+    assert sum(offset.offset for offset in committed.values()) > 0
+    # Reading records needs Read: refused, with a group or without one.
+    with pytest.raises(GroupAuthorizationFailedError):
+        consume_one(keda, "credstream-signer", TOPICS.requests.name, marker)
+    reader = kafka_consumer(keda, None)
+    try:
+        reader.assign([TopicPartition(TOPICS.requests.name, p) for p in range(6)])
+        with pytest.raises(TopicAuthorizationFailedError):
+            for _ in range(20):
+                reader.poll(timeout_ms=500)
+    finally:
+        reader.close()

@@ -42,11 +42,11 @@ def grants_in_doc() -> set[tuple[str, str, str]]:
         operation = options["--operation"][0]
         prefixed = options.get("--resource-pattern-type") == ["prefixed"]
         for topic in options.get("--topic", []):
-            kind = "prefixed" if prefixed else {"Read": "read", "Write": "write"}[operation]
-            grants.add((principal, kind, topic))
+            kinds = {"Read": "read", "Write": "write", "Describe": "describe"}
+            grants.add((principal, "prefixed" if prefixed else kinds[operation], topic))
         for group in options.get("--group", []):
-            assert operation == "Read", line
-            grants.add((principal, "groups", group))
+            kind = {"Read": "groups", "Describe": "describe_groups"}[operation]
+            grants.add((principal, kind, group))
     return grants
 
 
@@ -57,7 +57,7 @@ def test_the_documented_commands_grant_exactly_acls_yaml() -> None:
 def test_every_granted_topic_is_a_pipeline_topic() -> None:
     names = {topic.name for topic in Topology().all()}
     for principal, kind, name in grants_in_yaml():
-        if kind in ("read", "write"):
+        if kind in ("read", "write", "describe"):
             assert name in names, (principal, name)
 
 
@@ -77,6 +77,7 @@ def test_granted_groups_are_the_workers_group_ids() -> None:
     from credstream.roots.signer import GROUP
 
     groups = {name for _, kind, name in grants_in_yaml() if kind == "groups"}
+    assert groups == {n for _, kind, n in grants_in_yaml() if kind == "describe_groups"}
     assert {APP_ID, GROUP} <= groups
     assert ("credstream-processor", "prefixed", f"{APP_ID}-") in grants_in_yaml()
 
