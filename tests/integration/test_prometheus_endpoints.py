@@ -56,3 +56,24 @@ def test_serve_uses_the_stage_default_port_unless_set_and_a_busy_port_names_the_
             serve(Metrics("processor"), busy)
     assert MetricsSettings().port_for("signer") == 9402
     assert MetricsSettings(port=7000).port_for("signer") == 7000
+
+
+def test_top_once_shows_a_live_workers_figures_and_fails_when_none_answers() -> None:
+    from click.testing import CliRunner
+
+    from credstream.commands.top import top
+
+    metrics = Metrics("signer")
+    metrics.set_consumer_lag("credstream-signer", {"credential.requested.v1": 1234})
+    metrics.dead_lettered("signer", "SigningError", 2)
+    with MetricsServer(metrics, "127.0.0.1", 0) as server:
+        url = f"{server.url}/metrics"
+        result = CliRunner().invoke(top, ["--once", "--interval", "0.1", "--target", url])
+    assert result.exit_code == 0, result.output
+    assert f"{url} " in result.output and "up signer ready" in result.output
+    assert "credential.requested.v1" in result.output and "1,234" in result.output
+    assert "signer: SigningError" in result.output
+    # The server is closed now: nobody answers.
+    result = CliRunner().invoke(top, ["--once", "--interval", "0.1", "--target", url])
+    assert result.exit_code == 1
+    assert "down:" in result.output
