@@ -6,7 +6,7 @@ Input is one JSON credential (pretty-printed or not) or a JSON-lines stream of t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import click
 
-from credstream.errors import ConfigurationError, InvalidInputError, SigningError
+from credstream.errors import ConfigurationError, InvalidInputError, SigningError, StorageError
 
 SUITES = click.Choice(["eddsa-rdfc-2022", "eddsa-jcs-2022"])
 
@@ -93,25 +93,56 @@ def sign(
     "method must be a did:key.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON result per credential.")
+@click.option(
+    "--status-list",
+    "status_lists",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A status list credential (BitstringStatusListCredential) file; repeatable. "
+    "Checks revocation and suspension against it.",
+)
+@click.option(
+    "--store",
+    "from_store",
+    is_flag=True,
+    help="Check revocation and suspension against the status lists in the object store "
+    "(CREDSTREAM_S3_*).",
+)
 @click.pass_context
-def verify(ctx: click.Context, source: IO[str], controller: Path | None, as_json: bool) -> None:
+def verify(
+    ctx: click.Context,
+    source: IO[str],
+    controller: Path | None,
+    as_json: bool,
+    status_lists: tuple[Path, ...],
+    from_store: bool,
+) -> None:
     """Verify the credential(s) in SOURCE: proof, issuer/verification-method binding and
-    validity period. Exit 0 when all are valid, 1 otherwise."""
+    validity period, and with --status-list or --store their revocation and suspension
+    status (the list's own proof included). Exit 0 when all are valid, 1 otherwise."""
     from signers.proofs import (
         ResolveMethod,
+        VerificationResult,
         controller_document_method,
         default_canonicalizer,
         did_key_method,
         verify_credential,
     )
+    from signers.status import StatusLists, status_checks
 
     resolve: ResolveMethod = did_key_method
     if controller is not None:
         resolve = partial(controller_document_method, _json_object(controller))
     canonicalizer, now = default_canonicalizer(), datetime.now(UTC)
+    lists = None
+    if status_lists or from_store:
+        fetch = _status_list_fetcher(status_lists, from_store)
+        lists = StatusLists(fetch, resolve, now, canonicalizer)
     all_verified = True
     for where, document in _documents(source):
         result = verify_credential(document, resolve, now, canonicalizer)
+        if lists is not None:
+            result = VerificationResult((*result.checks, *status_checks(document, lists)))
         all_verified = all_verified and result.verified
         label = document.get("id", where) if isinstance(document, dict) else where
         if as_json:
@@ -121,6 +152,45 @@ def verify(ctx: click.Context, source: IO[str], controller: Path | None, as_json
         for check in result.checks:
             click.echo(f"  {'ok  ' if check.valid else 'FAIL'} {check.id}: {check.message}")
     ctx.exit(0 if all_verified else 1)
+
+
+def _status_list_fetcher(files: tuple[Path, ...], from_store: bool) -> Callable[[str], Any]:
+    """Status list credentials by URL: the given files first (by their ``id``), then the
+    store (the URL's path names the object key). Nothing is fetched from the URL itself."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for path in files:
+        document = _json_object(path)
+        if not isinstance(document.get("id"), str):
+            raise InvalidInputError(f"{path}: a status list credential needs an id")
+        by_id[document["id"]] = document
+    store = None
+    if from_store:
+        from credstream.clients import s3_client
+        from credstream.settings import S3Settings
+        from signers.storage import Boto3Store
+
+        settings = S3Settings()
+        store = Boto3Store(s3_client(settings), settings.bucket)
+
+    def fetch(url: str) -> Any:
+        from botocore.exceptions import BotoCoreError
+
+        from signers.status import StatusListError, parse_status_list_url
+
+        if url in by_id or store is None:
+            return by_id.get(url)
+        try:
+            body = store.get(parse_status_list_url(url).key)
+        except StatusListError:
+            return None  # not one of our lists: reported as not available
+        except BotoCoreError as error:
+            raise StorageError(f"cannot read status list {url} from the store: {error}") from None
+        try:
+            return None if body is None else _loads(body.decode("utf-8", errors="replace"))
+        except ValueError:
+            return body  # not JSON: reported as not a JSON object
+
+    return fetch
 
 
 def read_key_file(path: Path) -> bytes:

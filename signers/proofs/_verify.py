@@ -43,6 +43,10 @@ class CheckId(StrEnum):
     ISSUER_BINDING = "issuer_binding"
     VALID_FROM = "valid_from"
     VALID_UNTIL = "valid_until"
+    # Bitstring Status List entries (signers.status.status_checks): one check per entry.
+    REVOCATION = "revocation_status"
+    SUSPENSION = "suspension_status"
+    STATUS = "credential_status"  # an entry of another purpose or type
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from signers.status._bitstring import (
     StatusSlot,
     allocate_slot,
 )
+from signers.status._check import StatusLists, status_checks
 from signers.status._lists import (
     read_status,
     status_entries,
@@ -46,6 +47,7 @@ __all__ = [
     "Mark",
     "StatusChangeError",
     "StatusListError",
+    "StatusLists",
     "StatusSlot",
     "StatusTarget",
     "StatusUpdater",
@@ -54,6 +56,7 @@ __all__ = [
     "parse_status_list_url",
     "read_status",
     "status_change_key",
+    "status_checks",
     "status_entries",
     "status_list_credential",
     "status_list_key",
