@@ -44,6 +44,8 @@ class LocalPipeline:
     passphrase: str
     engine_id: str = "demo-engine"
     public_base_url: str = ""
+    # False: every worker picks a free metrics port (tests); True: each stage's default.
+    default_metrics_ports: bool = False
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -65,6 +67,7 @@ class LocalPipeline:
     def env(self, **extra: str) -> dict[str, str]:
         """The environment a worker of this pipeline runs with."""
         base_url = self.public_base_url or f"{self.store.endpoint_url}/{self.store.bucket}"
+        ports = {} if self.default_metrics_ports else {"CREDSTREAM_METRICS_PORT": "0"}
         return {
             **os.environ,
             "CREDSTREAM_KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
@@ -73,9 +76,12 @@ class LocalPipeline:
             "CREDSTREAM_S3_BUCKET": self.store.bucket,
             "CREDSTREAM_KEYS_KEYRING_DIR": str(self.home / "keys"),
             "CREDSTREAM_KEYS_PASSPHRASE": self.passphrase,
-            "CREDSTREAM_METRICS_PORT": "0",
+            **ports,
             "CREDSTREAM_PROCESSOR_ENGINES_DIR": str(self.engines_dir),
-            "CREDSTREAM_PROCESSOR_DATA_DIR": str(self.home / "processor"),
+            # Faust's RocksDB files belong to one topology's changelog topics.
+            "CREDSTREAM_PROCESSOR_DATA_DIR": str(
+                self.home / "processor" / (self.kafka.topic_prefix or "default")
+            ),
             "CREDSTREAM_SIGNER_PUBLIC_BASE_URL": base_url,
             **self.extra_env,
             **extra,

@@ -116,6 +116,13 @@ def _achievement(achievement: Achievement) -> dict[str, Any]:
     return body
 
 
+def _assessment_name(course_id: str, assessment_id: str) -> str:
+    # Engines often prefix assessment ids with their course ("da-101/m1"): say it once.
+    if assessment_id.startswith(course_id):
+        return assessment_id
+    return f"{course_id} {assessment_id}"
+
+
 def _percent(score: float, max_score: float) -> str:
     return f"{100 * score / max_score:.1f}" if max_score > 0 else f"{score:g}"
 
@@ -157,7 +164,7 @@ def build_credential(
         credential["evidence"] = [
             {
                 "type": ["Evidence"],
-                "name": f"{e.course_id} {e.assessment_id}",
+                "name": _assessment_name(e.course_id, e.assessment_id),
                 "description": (
                     f"Scored {e.score:g} of {e.max_score:g} on {xsd_datetime(e.occurred_at)}"
                 ),

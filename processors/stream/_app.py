@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import faust
 from faust.streams import Stream
+from faust.tables.table import Table
 from faust.types import EventT
 
 from credstream.observability import Metrics
@@ -60,14 +61,10 @@ def build_app(
     )
     events = app.topic(source.name, key_serializer="raw", value_serializer="raw")
     requests = app.topic(topology.requests.name, key_serializer="raw", value_serializer="raw")
-    table = app.Table(
-        PROGRESS_TABLE,
-        partitions=source.partitions,
-        # Progress is stored as the engine's own compact bytes, not re-encoded by Faust.
-        schema=faust.Schema(
-            key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-        ),
-    )
+    table = cast(Table[bytes, bytes], app.Table(PROGRESS_TABLE, partitions=source.partitions))
+    # Progress is stored as the engine's own compact bytes. Faust derives a table's codecs
+    # from record types only (else json); set raw before the store is first created.
+    table.key_serializer = table.value_serializer = "raw"
 
     async def send(handled: Handled) -> None:
         for award in handled.awards:

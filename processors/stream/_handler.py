@@ -12,7 +12,7 @@ from datetime import datetime
 
 from credstream.errors import InvalidInputError
 from processors.catalog import Catalog
-from processors.criteria import Progress, evaluate
+from processors.criteria import EMPTY_PROGRESS, Progress, evaluate
 from producers import AuthenticityError, verify_event
 from schemas.codec import Codec
 from schemas.dead_letters import DeadLetterRecord, Origin, dead_letter_record
@@ -86,7 +86,7 @@ class EventHandler:
             misrouted = MisroutedEventError(f"record key {origin.key!r} must be {expected!r}")
             return self._dead(origin, tenant, misrouted)
         try:
-            progress = Progress.from_bytes(stored_progress) if stored_progress else None
+            progress = Progress.from_bytes(stored_progress) if stored_progress else EMPTY_PROGRESS
             updated, awards = evaluate(progress, event, self._catalog())
         except InvalidInputError as error:
             return self._dead(origin, tenant, error)

@@ -25,7 +25,6 @@ def new_pipeline(kafka: KafkaSettings, store: S3Settings, tmp: Path) -> LocalPip
         catalog=load_catalog(SAMPLE_CATALOG).model_copy(update={"tenant": f"it-{run}"}),
         home=tmp,
         passphrase=PASSPHRASE,
-        extra_env={"CREDSTREAM_PROCESSOR_STORE": "memory://"},
     )
     prepare(pipeline)
     return pipeline

@@ -1,0 +1,239 @@
+"""Run assessment events through the whole pipeline and measure what comes out.
+
+Shared by ``credstream demo`` and ``credstream bench e2e``: it starts the workers as
+separate processes, feeds the events (a backlog produced up front, or open loop at a
+rate), samples progress and CPU while the pipeline works, then checks exactness: the
+credentials announced and stored against the awards ``credstream evaluate`` computes
+from the same events (lost = 0, duplicates = 0).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from credstream.pipeline import (
+    LocalPipeline,
+    Worker,
+    group_progress,
+    read_all,
+    running,
+    tree_cpu_seconds,
+)
+from credstream.roots.processor import APP_ID
+from credstream.roots.signer import signer_group
+from processors.catalog import Catalog
+from processors.criteria import replay
+from producers import AssessmentEventProducer, EngineRegistry, send_events
+from schemas.codec import Codec
+from schemas.models import AssessmentCompleted, CredentialIssued, CredentialRequested
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The pipeline at one moment (counts are cumulative)."""
+
+    seconds: float
+    events_consumed: int
+    awards: int
+    credentials_issued: int
+    dead_letters: int
+    cpu_seconds: dict[str, float]
+
+
+@dataclass
+class RunResult:
+    events: int
+    expected_credentials: int
+    issued_distinct: int = 0
+    notifications: int = 0
+    stored_objects: int = 0
+    lost: int = 0
+    duplicates: int = 0
+    unexpected: int = 0
+    seconds: float = 0.0
+    events_per_second: float = 0.0
+    credentials_per_second: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    samples: list[Sample] = field(default_factory=list)
+
+    def percentile(self, q: float) -> float | None:
+        if not self.latencies:
+            return None
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+    def summary(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["latencies"], data["samples"]
+        data["p50_seconds"] = self.percentile(0.50)
+        data["p95_seconds"] = self.percentile(0.95)
+        data["p99_seconds"] = self.percentile(0.99)
+        return data
+
+
+def expected_awards(
+    pipeline: LocalPipeline, events: Sequence[AssessmentCompleted]
+) -> list[CredentialRequested]:
+    """What ``credstream evaluate`` awards for these events, in this order."""
+    lines = (event.model_dump_json() for event in events)
+    return [
+        a for a in replay(lines, Catalog([pipeline.catalog])) if isinstance(a, CredentialRequested)
+    ]
+
+
+def produce(pipeline: LocalPipeline, events: Sequence[AssessmentCompleted], rate: float) -> None:
+    registry = EngineRegistry(pipeline.engines_dir)
+    with AssessmentEventProducer.connect(
+        pipeline.kafka,
+        registry.signer(pipeline.engine_id),
+        topic=pipeline.topology.assessments.name,
+    ) as producer:
+        send_events(events, producer, rate=rate)
+
+
+def _sample(
+    pipeline: LocalPipeline, start: float, workers: dict[str, Worker], extra: dict[str, int]
+) -> Sample:
+    topology = pipeline.topology
+    consumed, _ = group_progress(
+        pipeline.kafka, pipeline.kafka.topic_prefix + APP_ID, topology.assessments.name
+    )
+    _, awards = group_progress(pipeline.kafka, signer_group(pipeline.kafka), topology.requests.name)
+    _, issued = group_progress(pipeline.kafka, "credstream-e2e-observer", topology.issued.name)
+    dead = sum(
+        group_progress(pipeline.kafka, "credstream-e2e-observer", topology.dead_letters(t).name)[1]
+        for t in (topology.assessments, topology.requests)
+    )
+    cpu = {name: worker.cpu_seconds() for name, worker in workers.items()}
+    cpu.update({name: tree_cpu_seconds(pid) for name, pid in extra.items()})
+    return Sample(time.monotonic() - start, consumed, awards, issued, dead, cpu)
+
+
+def run(
+    pipeline: LocalPipeline,
+    events: Sequence[AssessmentCompleted],
+    expected: Sequence[CredentialRequested],
+    worker_names: Sequence[str],
+    *,
+    rate: float = 0.0,
+    backlog: bool = True,
+    timeout: float = 1800.0,
+    stall_seconds: float = 60.0,
+    on_sample: Callable[[Sample], None] | None = None,
+    service_pids: dict[str, int] | None = None,
+    worker_env: dict[str, str] | None = None,
+) -> RunResult:
+    """Feed ``events`` and wait for ``expected`` to be announced, sampling as it goes.
+
+    ``backlog``: produce every event before the workers start (measures draining);
+    otherwise produce while they run, open loop at ``rate`` (0: as fast as possible).
+    """
+    result = RunResult(len(events), len(expected))
+    if backlog:
+        produce(pipeline, events, 0.0)
+    producer: threading.Thread | None = None
+    with running(pipeline, worker_names, logs=pipeline.home, **(worker_env or {})) as workers:
+        start = time.monotonic()
+        if not backlog:
+            producer = threading.Thread(target=produce, args=(pipeline, events, rate), daemon=True)
+            producer.start()
+        deadline = start + timeout
+        moved = start
+        while time.monotonic() < deadline:
+            sample = _sample(pipeline, start, workers, service_pids or {})
+            previous = result.samples[-1] if result.samples else None
+            result.samples.append(sample)
+            if on_sample is not None:
+                on_sample(sample)
+            if sample.credentials_issued >= len(expected) and sample.events_consumed >= len(events):
+                break
+            if previous is None or _counts(sample) != _counts(previous):
+                moved = time.monotonic()
+            elif time.monotonic() - moved > stall_seconds:
+                break  # nothing moves any more: measure what arrived (lost > 0 says why)
+            for worker in workers.values():
+                if not worker.alive():
+                    raise RuntimeError(f"worker {worker.name} exited ({worker.process.returncode})")
+            time.sleep(0.5)
+        if producer is not None:
+            producer.join()
+    _measure(pipeline, events, expected, result)
+    return result
+
+
+def _counts(sample: Sample) -> tuple[int, int, int, int]:
+    return (sample.events_consumed, sample.awards, sample.credentials_issued, sample.dead_letters)
+
+
+def _measure(
+    pipeline: LocalPipeline,
+    events: Sequence[AssessmentCompleted],
+    expected: Sequence[CredentialRequested],
+    result: RunResult,
+) -> None:
+    samples = result.samples
+    first, last = samples[0], samples[-1]
+    result.seconds = last.seconds
+    result.cpu_seconds = {
+        name: round(last.cpu_seconds[name] - first.cpu_seconds.get(name, 0.0), 3)
+        for name in last.cpu_seconds
+    }
+    result.events_per_second = _sustained(samples, "events_consumed", len(events))
+    result.credentials_per_second = _sustained(samples, "credentials_issued", len(expected))
+
+    codec = Codec()
+    topology = pipeline.topology
+    issued = read_all(pipeline.kafka, topology.issued.name, want=len(expected), seconds=30)
+    announced = [codec.decode_as(r.value, CredentialIssued) for r in issued]
+    ids = [a.credential_id for a in announced]
+    wanted = {a.credential_id for a in expected}
+    result.notifications = len(ids)
+    result.issued_distinct = len(set(ids))
+    result.duplicates = len(ids) - len(set(ids))
+    result.lost = len(wanted - set(ids))
+    result.unexpected = len(set(ids) - wanted)
+    # The tenant's prefix may hold earlier runs' credentials: count this run's.
+    stored = _stored_credentials(pipeline) & wanted
+    result.stored_objects = len(stored)
+    result.lost = max(result.lost, len(wanted - stored))
+
+    sent_at: dict[str, float] = {}
+    for record in read_all(pipeline.kafka, topology.assessments.name, want=len(events), seconds=30):
+        sent_at[codec.decode_dict(record.value).record["event_id"]] = record.timestamp / 1000
+    source = {a.credential_id: a.source_event_id for a in expected}
+    for record, notice in zip(issued, announced, strict=True):
+        event = source.get(notice.credential_id)
+        if event in sent_at:
+            result.latencies.append(max(0.0, record.timestamp / 1000 - sent_at[event]))
+
+
+def _sustained(samples: Sequence[Sample], counter: str, total: int) -> float:
+    """Rate between 10% and 90% of the total: start-up and tail excluded."""
+    if total == 0:
+        return 0.0
+    values: list[tuple[float, int]] = [(s.seconds, int(getattr(s, counter))) for s in samples]
+    low = next(((t, v) for t, v in values if v >= 0.1 * total), None)
+    high = next(((t, v) for t, v in values if v >= 0.9 * total), None)
+    if low is None or high is None or high[0] <= low[0]:
+        return 0.0
+    return (high[1] - low[1]) / (high[0] - low[0])
+
+
+def _stored_credentials(pipeline: LocalPipeline) -> set[str]:
+    from credstream.clients import s3_client
+
+    client = s3_client(pipeline.store)
+    prefix = f"{pipeline.tenant}/credentials/"
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=pipeline.store.bucket, Prefix=prefix
+    )
+    return {
+        item["Key"].removeprefix(prefix).removesuffix(".json")
+        for page in pages
+        for item in page.get("Contents", [])
+    }
