@@ -10,8 +10,9 @@ its endpoints with :func:`serve`::
 
 ``/metrics`` (Prometheus), ``/healthz`` (alive) and ``/readyz`` (the readiness check;
 503 with the reason while it fails). :func:`consumer_lag` computes the lag the
-``credstream_consumer_lag`` gauge reports. ``credstream top`` uses :func:`scrape`,
-:func:`summarize` and :func:`render`.
+``credstream_consumer_lag`` gauge reports. With ``CREDSTREAM_METRICS_TARGETS_DIR`` set,
+a worker announces its address there (Prometheus file_sd), so workers on free ports are
+found. ``credstream top`` uses :func:`scrape`, :func:`summarize` and :func:`render`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from credstream.observability._server import (
     serve,
 )
 from credstream.observability._settings import DEFAULT_PORTS, MetricsSettings, TopSettings
+from credstream.observability._targets import register_target, target_urls
 from credstream.observability._top import (
     Snapshot,
     TargetScrape,
@@ -71,8 +73,10 @@ __all__ = [
     "histogram_quantile",
     "lag_by_topic",
     "parse_metrics",
+    "register_target",
     "render",
     "scrape",
     "serve",
     "summarize",
+    "target_urls",
 ]

@@ -14,11 +14,13 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from credstream.errors import ConfigurationError
 from credstream.observability._metrics import Metrics
 from credstream.observability._settings import MetricsSettings
+from credstream.observability._targets import register_target
 
 # Returns None when ready, else why not (one line, never a secret).
 ReadinessCheck = Callable[[], str | None]
@@ -70,6 +72,7 @@ class MetricsServer:
         port: int,
         readiness: ReadinessCheck = always_ready,
         readiness_ttl: float = 2.0,
+        targets_dir: Path | None = None,
     ) -> None:
         self.metrics = metrics
         self.readiness = Readiness(metrics, readiness, readiness_ttl)
@@ -91,6 +94,16 @@ class MetricsServer:
             target=self._httpd.serve_forever, name="metrics-http", daemon=True
         )
         self._thread.start()
+        self._target_file = (
+            register_target(targets_dir, metrics.stage, f"{self.host}:{self.port}")
+            if targets_dir is not None
+            else None
+        )
+
+    @property
+    def host(self) -> str:
+        host = str(self._httpd.server_address[0])
+        return "127.0.0.1" if host == "0.0.0.0" else host  # noqa: S104
 
     @property
     def port(self) -> int:
@@ -98,10 +111,11 @@ class MetricsServer:
 
     @property
     def url(self) -> str:
-        host = str(self._httpd.server_address[0])
-        return f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{self.port}"  # noqa: S104
+        return f"http://{self.host}:{self.port}"
 
     def close(self) -> None:
+        if self._target_file is not None:
+            self._target_file.unlink(missing_ok=True)
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -155,4 +169,5 @@ def serve(
         settings.port_for(metrics.stage),
         readiness,
         settings.readiness_ttl_seconds,
+        settings.targets_dir,
     )

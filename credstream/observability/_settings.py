@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from credstream.observability._targets import target_urls
 
 # One port per worker type, so all of them can run on one host (the local stack).
 DEFAULT_PORTS: Final = MappingProxyType(
@@ -24,15 +28,14 @@ class MetricsSettings(BaseSettings):
     # None: the worker type's default port (DEFAULT_PORTS); 0: any free port.
     port: int | None = Field(default=None, ge=0, le=65535)
     readiness_ttl_seconds: float = Field(default=2.0, ge=0)
+    # A folder where the worker announces its address (Prometheus file_sd format), so that
+    # workers on free ports can be found by Prometheus and `credstream top`.
+    targets_dir: Path | None = None
 
     def port_for(self, stage: str) -> int:
         if self.port is not None:
             return self.port
         return DEFAULT_PORTS.get(stage, 0)
-
-
-def _default_targets() -> str:
-    return ",".join(f"http://127.0.0.1:{port}/metrics" for port in DEFAULT_PORTS.values())
 
 
 class TopSettings(BaseSettings):
@@ -41,9 +44,16 @@ class TopSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CREDSTREAM_TOP_", frozen=True)
 
     # Comma-separated /metrics URLs of the workers.
-    targets: str = Field(default_factory=_default_targets)
+    targets: str = ""
+    # Also every worker announced in this folder (their CREDSTREAM_METRICS_TARGETS_DIR).
+    targets_dir: Path | None = None
     interval_seconds: float = Field(default=1.0, gt=0)
     timeout_seconds: float = Field(default=2.0, gt=0)
 
-    def target_list(self) -> list[str]:
-        return [url.strip() for url in self.targets.split(",") if url.strip()]
+    def urls(self, explicit: Sequence[str] = ()) -> list[str]:
+        """``explicit`` URLs, else ``targets``; plus the announced workers (read anew on
+        every call: workers come and go); with neither, the local workers' default ports."""
+        chosen = list(explicit) or [url.strip() for url in self.targets.split(",") if url.strip()]
+        if self.targets_dir is not None:
+            return chosen + target_urls(self.targets_dir)
+        return chosen or [f"http://127.0.0.1:{port}/metrics" for port in DEFAULT_PORTS.values()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,13 @@ def test_top_once_shows_a_live_workers_figures_and_fails_when_none_answers() -> 
     result = CliRunner().invoke(top, ["--once", "--interval", "0.1", "--target", url])
     assert result.exit_code == 1
     assert "down:" in result.output
+
+
+def test_a_worker_announces_itself_while_it_serves(tmp_path: Path) -> None:
+    from credstream.observability import target_urls
+
+    settings = MetricsSettings(port=0, targets_dir=tmp_path)
+    with serve(Metrics("renderer"), settings) as server:
+        assert target_urls(tmp_path) == [f"{server.url}/metrics"]
+        assert get(target_urls(tmp_path)[0])[0] == 200
+    assert target_urls(tmp_path) == []

@@ -64,11 +64,13 @@ class Prometheus:
 
 
 @pytest.fixture()
-def worker() -> Iterator[tuple[Metrics, MetricsServer, dict[str, str | None]]]:
-    """A signer-like process's metrics, served on a free port; readiness is switchable."""
+def worker(tmp_path: Path) -> Iterator[tuple[Metrics, MetricsServer, dict[str, str | None]]]:
+    """A signer-like process's metrics on a free port, announced in a targets folder (as
+    CREDSTREAM_METRICS_TARGETS_DIR does); readiness is switchable."""
     metrics = Metrics("signer")
     state: dict[str, str | None] = {"reason": None}
-    with MetricsServer(metrics, "127.0.0.1", 0, lambda: state["reason"], 0.0) as server:
+    targets = tmp_path / "targets"
+    with MetricsServer(metrics, "127.0.0.1", 0, lambda: state["reason"], 0.0, targets) as server:
         yield metrics, server, state
 
 
@@ -76,6 +78,8 @@ def worker() -> Iterator[tuple[Metrics, MetricsServer, dict[str, str | None]]]:
 def prometheus(
     tmp_path: Path, worker: tuple[Metrics, MetricsServer, dict[str, str | None]]
 ) -> Iterator[Prometheus]:
+    """Prometheus finds the worker through its target file (file_sd), as it would find
+    workers on free ports of the local stack."""
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.fail("prometheus is not installed: run `make test` (deploy/prometheus/install.sh)")
@@ -87,8 +91,8 @@ def prometheus(
                 "rule_files": [str(DEPLOY / "alerts.yml")],
                 "scrape_configs": [
                     {
-                        "job_name": "credstream-signer",
-                        "static_configs": [{"targets": [f"127.0.0.1:{worker[1].port}"]}],
+                        "job_name": "credstream-local",
+                        "file_sd_configs": [{"files": [str(tmp_path / "targets" / "*.json")]}],
                     }
                 ],
             }
