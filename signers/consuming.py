@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from credstream.errors import CredstreamError
 from schemas.dead_letters import DeadLetterRecord
 from signers.storage import StoreUnavailableError
 
@@ -37,13 +38,19 @@ class BatchLoop:
         linger_ms: int,
         max_backoff: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
+        periodic: Sequence[tuple[float, Callable[[], object]]] = (),
     ) -> None:
+        """``periodic``: (interval in seconds, task) pairs run between batches, in this
+        thread (housekeeping: lag metrics, provisioning); a task that fails is logged and
+        tried again at its next turn."""
         self._consumer = consumer
         self._topics = topics
         self._max_batch = max_batch
         self._linger_ms = linger_ms
         self._max_backoff = max_backoff
         self._sleep = sleep
+        self._periodic = list(periodic)
+        self._due = [0.0] * len(self._periodic)
         self._running = True
 
     def stop(self) -> None:
@@ -61,8 +68,19 @@ class BatchLoop:
                 if records:
                     self._until_durable(process, records)
                     self.commit(records)
+                self._run_periodic()
         finally:
             self._consumer.close()  # leave the group now: partitions move without a timeout
+
+    def _run_periodic(self) -> None:
+        for number, (interval, task) in enumerate(self._periodic):
+            if time.monotonic() < self._due[number]:
+                continue
+            self._due[number] = time.monotonic() + interval
+            try:
+                task()
+            except (CredstreamError, KafkaError) as error:
+                log.warning("periodic task %s failed, retrying later: %s", task, error)
 
     def poll_batch(self) -> list[Any]:
         """Up to max_batch records, waiting at most linger_ms once the first arrives."""

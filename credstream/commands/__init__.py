@@ -13,9 +13,11 @@ def register(cli: click.Group) -> None:
         dev,
         engines,
         evaluate,
+        images,
         keys,
         produce,
         sign,
+        status,
         top,
         workers,
     )
@@ -33,3 +35,9 @@ def register(cli: click.Group) -> None:
     cli.add_command(sign.verify)
     cli.add_command(bench.bench)
     cli.add_command(workers.processor)
+    cli.add_command(workers.renderer)
+    cli.add_command(workers.status_updater)
+    cli.add_command(status.revoke)
+    cli.add_command(status.suspend)
+    cli.add_command(status.reinstate)
+    cli.add_command(images.images)

@@ -1,5 +1,5 @@
-"""The long-running workers: ``credstream signer`` (processor, renderer, status updater
-follow the same pattern). Each builds its process in ``credstream.roots``."""
+"""The long-running workers: ``credstream signer``, ``processor``, ``renderer`` and
+``status-updater``. Each builds its process in ``credstream.roots``."""
 
 from __future__ import annotations
 
@@ -32,3 +32,23 @@ def processor(log_level: str) -> None:
 
     _logging(log_level)
     run_processor(ProcessorSettings())
+
+
+@click.command()
+@click.option("--log-level", default="info", show_default=True)
+def renderer(log_level: str) -> None:
+    """Consume issued-credential notifications; write baked PNG and SVG badges."""
+    from credstream.roots.renderer import RendererSettings, run_renderer
+
+    _logging(log_level)
+    run_renderer(RendererSettings())
+
+
+@click.command(name="status-updater")
+@click.option("--log-level", default="info", show_default=True)
+def status_updater(log_level: str) -> None:
+    """Consume status changes; re-sign and republish the status lists they touch."""
+    from credstream.roots.status_updater import StatusUpdaterSettings, run_status_updater
+
+    _logging(log_level)
+    run_status_updater(StatusUpdaterSettings())

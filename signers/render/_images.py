@@ -13,10 +13,12 @@ after that).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from credstream.errors import InvalidInputError
 from signers.render._artwork import default_png, default_svg, svg_around_png
 from signers.render._errors import BakingError
 from signers.render._png import bake_png, png_size
@@ -26,8 +28,14 @@ MAX_IMAGE_BYTES = 4 * 1024 * 1024
 log = logging.getLogger("credstream.renderer")
 
 
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
 def image_key(tenant: str, achievement_key: str, extension: str) -> str:
     """Object key of an issuer's uploaded artwork for one achievement."""
+    for name, value in (("tenant", tenant), ("achievement key", achievement_key)):
+        if not _SEGMENT.fullmatch(value):
+            raise InvalidInputError(f"{name} {value!r}: use letters, digits, '.', '_' or '-'")
     return f"{tenant}/images/{achievement_key}.{extension}"
 
 

@@ -26,6 +26,13 @@ Determinism: ``validFrom`` (and ``proof.created``) is the latest ``requested_at`
 changes applied so far, never the wall clock, so a list's bytes at a given ``seq`` are
 the same whoever computes them, and a replayed history write is IDENTICAL.
 
+Provisioning: a credential's ``statusListCredential`` URL must resolve from the moment
+it is issued, before any change (a verifier fails a credential whose list is missing).
+Slots come from request offsets (``allocate_slot``), so the lists that can be in use are
+known from the end offsets of ``credential.requested.v1``: :meth:`StatusUpdater.provision`
+publishes an empty signed list (``If-None-Match``) for every tenant, purpose and list up
+to the current one plus one ahead, so a list exists before its first credential.
+
 No ``validUntil``: a list is re-signed only when it changes, and an expiry would force
 re-signing every list on a timer. Freshness comes from ``ttl`` (a caching hint, in
 milliseconds, in ``credentialSubject``) and the updater's bounded linger.
@@ -37,19 +44,20 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from credstream.errors import InvalidInputError
+from credstream.errors import InvalidInputError, SigningError
 from credstream.observability import Metrics, StatusPurpose
 from schemas.codec import Codec
 from schemas.dead_letters import DeadLetterRecord, Origin, dead_letter_record
 from schemas.models import CredentialStatusChange
+from signers.keys import KmsUnavailableError
 from signers.proofs import EDDSA_RDFC_2022, PROOF_TYPE, Canonicalizer, add_proof
-from signers.status._bitstring import Bitstring, StatusListError
-from signers.status._lists import status_list_credential, status_list_key
+from signers.status._bitstring import LIST_SIZE, Bitstring, StatusListError
+from signers.status._lists import status_list_credential, status_list_key, status_list_url
 from signers.storage import (
     ObjectWrite,
     Outcome,
@@ -67,6 +75,7 @@ ACTIONS: dict[str, tuple[StatusPurpose, bool]] = {
     "suspend": ("suspension", True),
     "reinstate": ("suspension", False),
 }
+_PURPOSES: tuple[StatusPurpose, ...] = ("revocation", "suspension")
 _LIST_PATH = re.compile(
     r"/(?P<tenant>[A-Za-z0-9][A-Za-z0-9._-]*)/status/(?P<purpose>revocation|suspension)/"
     r"(?P<list_id>[A-Za-z0-9._-]+)\.json$"
@@ -80,6 +89,10 @@ class StatusChangeError(InvalidInputError):
 
 class ListContentionError(StoreUnavailableError):
     """Another writer kept replacing the list between our read and our write."""
+
+
+class SigningUnavailableError(StoreUnavailableError):
+    """The key service (KMS) is unreachable: hold the batch, as for a store outage."""
 
 
 class CredentialReader(Protocol):
@@ -106,6 +119,17 @@ class ListLocation:
 
     def history_key(self, seq: str) -> str:
         return f"{self.tenant}/status/{self.purpose}/{self.list_id}/history/{seq}.json"
+
+
+def lists_in_use(end_offsets: Mapping[str, int], ahead: int = 1) -> list[str]:
+    """Every list id a slot can have been given so far, from the end offsets of the
+    request topic's partitions (keyed by partition label, as ``allocate_slot`` takes),
+    plus ``ahead`` more per partition."""
+    return [
+        f"{label}-{sequence}"
+        for label, end in sorted(end_offsets.items())
+        for sequence in range(end // LIST_SIZE + 1 + ahead)
+    ]
 
 
 def status_change_key(tenant: str, list_id: str) -> bytes:
@@ -270,6 +294,7 @@ class StatusUpdater:
         self._clock = clock
         self._ttl_ms = ttl_ms
         self._attempts = attempts
+        self._provisioned: set[ListLocation] = set()  # lists known to exist
 
     def update(self, records: Sequence[Any]) -> UpdateReport:
         report = UpdateReport(changes=len(records))
@@ -286,7 +311,37 @@ class StatusUpdater:
                 self._metrics.integrity_alarm("verification_failed")
                 for change in list_changes:
                     self._dead(change.origin, "UnreadableStatusList", str(error), report)
+            except KmsUnavailableError as error:
+                raise SigningUnavailableError(f"cannot sign {location.key}: {error}") from None
+            except SigningError as error:
+                # No usable key for the tenant: an operator fixes it and replays the DLQ.
+                log.error("cannot sign status list %s: %s", location.key, error)
+                for change in list_changes:
+                    self._dead(change.origin, type(error).__name__, str(error), report)
         return report
+
+    def provision(
+        self, issuers: Mapping[str, str], list_ids: Iterable[str], public_base_url: str
+    ) -> list[str]:
+        """Publish an empty list for every (tenant, purpose, list id) not in the store yet;
+        ``issuers`` maps each tenant to its issuer id. Returns the keys created."""
+        created = []
+        now = _timestamp(self._clock())
+        for tenant, issuer in sorted(issuers.items()):
+            for list_id in list_ids:
+                for purpose in _PURPOSES:
+                    location = ListLocation(tenant, purpose, list_id)
+                    if location in self._provisioned:
+                        continue
+                    if self._store.get_object(location.key) is None:
+                        url = status_list_url(public_base_url, tenant, purpose, list_id)
+                        body = self._sign(location, url, issuer, Bitstring(), now)
+                        # If-None-Match: a list someone published meanwhile is kept.
+                        write = ObjectWrite(location.key, body, LIST_MEDIA_TYPE)
+                        if self._store.put_if_match(write, None) is not None:
+                            created.append(location.key)
+                    self._provisioned.add(location)
+        return created
 
     # -- decoding and resolving --------------------------------------------------------
     def _resolve(self, records: Sequence[Any], report: UpdateReport) -> list[Change]:
@@ -302,8 +357,7 @@ class StatusUpdater:
                 self._dead(origin, type(error).__name__, str(error), report)
                 continue
             decoded.append((origin, change))
-        # Imported here: the builder and the service import this package (a cycle at import).
-        from signers.service import credential_key
+        from signers.service import credential_key  # see _timestamp on the import cycle
 
         keys = sorted({credential_key(c.tenant_id, c.credential_id) for _, c in decoded})
         bodies = dict(zip(keys, self._store.get_many(keys), strict=True))
@@ -360,21 +414,21 @@ class StatusUpdater:
         )
 
     def _signed_list(self, last: Change, bits: Bitstring, valid_from: datetime) -> bytes:
-        from signers.credential import xsd_datetime  # see _resolve on the import cycle
-
         target = last.target
-        moment = xsd_datetime(valid_from)
-        document = status_list_credential(
-            target.url, last.issuer, target.location.purpose, bits, moment
-        )
+        return self._sign(target.location, target.url, last.issuer, bits, _timestamp(valid_from))
+
+    def _sign(
+        self, location: ListLocation, url: str, issuer: str, bits: Bitstring, moment: str
+    ) -> bytes:
+        document = status_list_credential(url, issuer, location.purpose, bits, moment)
         if self._ttl_ms:
             document["credentialSubject"]["ttl"] = self._ttl_ms
-        key = self._tenant_key(target.location.tenant)
+        key = self._tenant_key(location.tenant)
         options = {
             "type": PROOF_TYPE,
             "cryptosuite": EDDSA_RDFC_2022,
             "created": moment,
-            "verificationMethod": key.verification_method(last.issuer),
+            "verificationMethod": key.verification_method(issuer),
             "proofPurpose": "assertionMethod",
         }
         return list_json(add_proof(document, options, key.sign, self._canonicalizer))
@@ -403,6 +457,13 @@ class StatusUpdater:
         report.dead_letters.append(
             dead_letter_record(self._codec, origin, STAGE, reason, message, self._clock())
         )
+
+
+def _timestamp(moment: datetime) -> str:
+    # Imported here: the credential builder imports this package (a cycle at import).
+    from signers.credential import xsd_datetime
+
+    return xsd_datetime(moment)
 
 
 def _same_list(stored: bytes, body: bytes) -> bool:

@@ -12,13 +12,19 @@ import pytest
 from credstream.observability import Metrics
 from schemas.codec import Codec
 from schemas.models import CredentialStatusChange, StatusAction
+from signers.keys import KeyCustodyError, KmsUnavailableError
 from signers.proofs import RdfcReferenceCanonicalizer, ed25519_public_key, ed25519_signer
 from signers.proofs import verify_proof as verify
 from signers.service import credential_key
 from signers.status import (
     APPLIED_METADATA,
+    LIST_SIZE,
+    PURPOSES,
+    Bitstring,
+    SigningUnavailableError,
     StatusSlot,
     StatusUpdater,
+    lists_in_use,
     read_status,
     status_change_key,
     status_entries,
@@ -268,3 +274,68 @@ def test_a_store_outage_surfaces_so_the_batch_is_held() -> None:
     u.store.down = False
     u.updater.update([u.change(1, "revoke")])
     assert u.status(1, "revocation")
+
+
+class BrokenKey(Key):
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def sign(self, message: bytes) -> bytes:
+        raise self.error
+
+
+def test_a_tenant_without_a_usable_key_dead_letters_and_a_kms_outage_holds() -> None:
+    u = Updater()
+    u.issue(1)
+    u.updater = StatusUpdater(
+        u.store,
+        u.codec,
+        lambda _: BrokenKey(KeyCustodyError("tenant uni-a has no active key")),
+        CANON,
+        u.metrics,
+        lambda: T0,
+    )
+    report = u.updater.update([u.change(1, "revoke")])
+    assert [dict(d.headers)["cs-dlq-error-class"] for d in report.dead_letters] == [
+        b"KeyCustodyError"
+    ]
+    u.updater = StatusUpdater(
+        u.store,
+        u.codec,
+        lambda _: BrokenKey(KmsUnavailableError("KMS Sign kept throttling")),
+        CANON,
+        u.metrics,
+        lambda: T0,
+    )
+    with pytest.raises(SigningUnavailableError):
+        u.updater.update([u.change(1, "revoke")])
+    assert isinstance(SigningUnavailableError("x"), StoreUnavailableError)  # the loop pauses
+
+
+def test_lists_in_use_follow_request_offsets_with_one_ahead() -> None:
+    assert lists_in_use({"p1": LIST_SIZE + 3, "p0": 5}) == ["p0-0", "p0-1", "p1-0", "p1-1", "p1-2"]
+    assert lists_in_use({}) == []
+
+
+def test_provisioning_publishes_empty_signed_lists_once_and_keeps_published_ones() -> None:
+    u = Updater()
+    u.issue(1)
+    u.updater.update([u.change(1, "revoke")])
+    revoked = u.store.get(status_list_key(TENANT, "revocation", "p0-0"))
+    created = u.updater.provision({TENANT: ISSUER, "uni-b": ISSUER}, ["p0-0", "p0-1"], BASE)
+    expected = [
+        status_list_key(tenant, purpose, list_id)
+        for tenant in (TENANT, "uni-b")
+        for purpose in PURPOSES
+        for list_id in ("p0-0", "p0-1")
+        if (tenant, purpose, list_id) != (TENANT, "revocation", "p0-0")
+    ]
+    assert sorted(created) == sorted(expected)
+    assert u.store.get(status_list_key(TENANT, "revocation", "p0-0")) == revoked  # kept
+    empty = u.list("suspension", "p0-1")
+    assert empty["id"] == f"{BASE}/{status_list_key(TENANT, 'suspension', 'p0-1')}"
+    assert empty["credentialSubject"]["encodedList"] == Bitstring().encode()
+    assert verify(empty, ed25519_public_key(SEED), CANON).verified
+    writes = u.store.writes
+    assert u.updater.provision({TENANT: ISSUER}, ["p0-0", "p0-1"], BASE) == []
+    assert u.store.writes == writes  # known lists are not looked up again
