@@ -95,6 +95,8 @@ def change_status(
     click.echo(
         f"{action} {credential_id}: requested ({purpose} bit {target.index} of {target.url})"
     )
+    if action == "reinstate" and _shows(store, status_target(credential, "revoke", tenant)):
+        click.echo(f"note: {credential_id} is revoked; reinstate lifts a suspension only", err=True)
     if wait <= 0:
         return
     if _wait_for(store, target, wait):
@@ -104,22 +106,26 @@ def change_status(
     ctx.exit(1)
 
 
-def _wait_for(store: Boto3Store, target: StatusTarget, seconds: float) -> bool:
-    """Whether the published list shows the target bit's new value within ``seconds``."""
+def _shows(store: Boto3Store, target: StatusTarget) -> bool:
+    """Whether the published list holds the target bit's value (False if unreadable)."""
     from signers.status import StatusListError, read_status
 
     entry = {"statusPurpose": target.location.purpose, "statusListIndex": str(target.index)}
+    body = store.get(target.location.key)
+    try:
+        return body is not None and read_status(json.loads(body), entry) == target.value
+    except (ValueError, AttributeError, StatusListError):
+        return False  # being replaced, or not ours
+
+
+def _wait_for(store: Boto3Store, target: StatusTarget, seconds: float) -> bool:
+    """Whether the published list shows the target bit's new value within ``seconds``."""
     deadline = time.monotonic() + seconds
-    while True:
-        body = store.get(target.location.key)
-        try:
-            if body is not None and read_status(json.loads(body), entry) == target.value:
-                return True
-        except (ValueError, AttributeError, StatusListError):
-            pass  # not readable yet (or not ours): look again until the deadline
+    while not _shows(store, target):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.25)
+    return True
 
 
 revoke = _status_command("revoke", "Revoke an issued credential (permanent).")

@@ -201,6 +201,7 @@ def test_render_replay_revoke_suspend_reinstate(
             "reinstate", revoked, "--tenant", tenant, "--reason", "appeal", "--wait", "5"
         )
         assert again.exit_code == 0
+        assert f"note: {revoked} is revoked; reinstate lifts a suspension only" in again.output
         assert verify(revoked).exit_code == 1
         assert verify(untouched).exit_code == 0
         wait_until(
