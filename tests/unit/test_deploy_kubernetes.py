@@ -155,8 +155,7 @@ def test_each_worker_has_a_budget_a_metrics_service_and_a_scaler() -> None:
 
 
 def test_scaling_stops_at_the_partition_count_of_the_consumed_topic() -> None:
-    from credstream.roots.processor import APP_ID
-    from credstream.roots.signer import GROUP
+    from credstream.roots import processor, renderer, signer, status_updater
 
     partitions = {topic.name: topic.partitions for topic in Topology().all()}
     groups = {}
@@ -167,8 +166,12 @@ def test_scaling_stops_at_the_partition_count_of_the_consumed_topic() -> None:
         assert scaled["spec"]["maxReplicaCount"] == partitions[topic], name
         assert scaled["spec"]["minReplicaCount"] >= 1, name  # a signer is always ready
         groups[name] = trigger["metadata"]["consumerGroup"]
-    assert groups["credstream-processor"] == APP_ID
-    assert groups["credstream-signer"] == GROUP
+    assert groups == {
+        "credstream-processor": processor.APP_ID,
+        "credstream-signer": signer.GROUP,
+        "credstream-renderer": renderer.GROUP,
+        "credstream-status-updater": status_updater.GROUP,
+    }
 
 
 def test_the_image_is_the_one_compose_builds() -> None:

@@ -73,13 +73,13 @@ def test_only_the_signer_writes_credentials_and_processors_only_request_them() -
 
 
 def test_granted_groups_are_the_workers_group_ids() -> None:
-    from credstream.roots.processor import APP_ID
-    from credstream.roots.signer import GROUP
+    from credstream.roots import processor, renderer, signer, status_updater
 
+    workers = {processor.APP_ID, signer.GROUP, renderer.GROUP, status_updater.GROUP}
     groups = {name for _, kind, name in grants_in_yaml() if kind == "groups"}
+    assert groups == workers
     assert groups == {n for _, kind, n in grants_in_yaml() if kind == "describe_groups"}
-    assert {APP_ID, GROUP} <= groups
-    assert ("credstream-processor", "prefixed", f"{APP_ID}-") in grants_in_yaml()
+    assert ("credstream-processor", "prefixed", f"{processor.APP_ID}-") in grants_in_yaml()
 
 
 def test_sasl_without_its_credentials_fails_at_start_naming_them() -> None:
