@@ -28,6 +28,9 @@ class MemoryStore:
         self.down = False  # True: every call fails as an unreachable store does
         self.writes = 0
 
+    def close(self) -> None:
+        """Nothing to release (the store protocols ask for it)."""
+
     def _check(self) -> None:
         if self.down:
             raise StoreUnavailableError("memory store is down")
