@@ -20,7 +20,9 @@ re-signed ONCE per batch. Publishing:
    topic/partition/offset); changes at or before it are already in the list and are not
    applied again. So a replay, or an updater that lost its partition in a rebalance and
    still finishes its batch, can never roll a list back to an older state: its If-Match
-   fails, it reloads, and finds its changes already applied.
+   fails, it reloads, and finds its changes already applied. (So never recreate
+   ``credential.status.v1`` under the same name: its offsets would start again below the
+   marks, and new changes would look applied.)
 
 Determinism: ``validFrom`` (and ``proof.created``) is the latest ``requested_at`` of all
 changes applied so far, never the wall clock, so a list's bytes at a given ``seq`` are
