@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import click
 
@@ -41,3 +42,54 @@ def sign(count: int, as_json: bool) -> None:
             f"{rate.suite}: {rate.signed_per_second:,.0f} signed/s{reference}; "
             f"bare Ed25519 {rate.raw_ed25519_per_second:,.0f}/s"
         )
+
+
+@bench.command("e2e")
+@click.option("--events", default=200_000, show_default=True, type=click.IntRange(min=100))
+@click.option(
+    "--workload", type=click.Choice(["burst", "mixed"]), default="burst", show_default=True
+)
+@click.option("--baseline-events", default=3000, show_default=True, type=click.IntRange(min=100))
+@click.option("--latency-seconds", default=30.0, show_default=True,
+              help="How long the half-rate latency phase offers events.")  # fmt: skip
+@click.option(
+    "--results", type=click.Path(path_type=Path), default=Path("results"), show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def e2e(
+    events: int,
+    workload: str,
+    baseline_events: int,
+    latency_seconds: float,
+    results: Path,
+    as_json: bool,
+) -> None:
+    """The whole pipeline on the local stack as separate processes: throughput, latency,
+    CPU per credential per stage, exactness, and the baseline, in one run."""
+    import secrets
+
+    from credstream.benchmarks import BenchPlan, bench_e2e, write_results
+    from credstream.devstack import DevStack, DevStackSettings
+    from credstream.devstack._stack import PROJECT_ROOT
+    from processors.catalog import load_catalog
+
+    stack = DevStack(DevStackSettings())
+    if not all(status.healthy for status in stack.status()):
+        raise click.ClickException("the local stack is not healthy: run `credstream dev up`")
+    plan = BenchPlan(
+        workload=workload,  # type: ignore[arg-type]
+        events=events,
+        baseline_events=baseline_events,
+        latency_seconds=latency_seconds,
+        catalog=load_catalog(PROJECT_ROOT / "deploy" / "catalogs" / "example-u.yaml"),
+        home=stack.settings.home / "bench",
+        passphrase=secrets.token_urlsafe(16),
+    )
+    report, runs = bench_e2e(stack, plan, echo=lambda line: click.echo(line, err=True))
+    stem = write_results(report, runs, results)
+    click.echo(f"results: {stem}.json, {stem}.png", err=True)
+    click.echo(json.dumps(report, indent=2) if as_json else _table(report))
+
+
+def _table(report: dict[str, object]) -> str:
+    return "\n".join(f"{key:36} {value}" for key, value in report.items())

@@ -160,6 +160,10 @@ class DevStack:
     def _proc(self, name: str) -> ManagedProcess:
         return ManagedProcess(name, self.home / "run", self.home / "logs")
 
+    def process_pid(self, name: str) -> int | None:
+        """PID of a running stack process (``kafka-1``, ``s3``...), for CPU accounting."""
+        return self._proc(name).pid()
+
     def kafka_ports(self) -> list[int]:
         return [self.settings.kafka_port + i for i in range(self.brokers)]
 

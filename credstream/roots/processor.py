@@ -47,6 +47,7 @@ def run_processor(settings: ProcessorSettings) -> None:
     from schemas.codec import Codec
 
     metrics = Metrics("processor")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     topology = settings.kafka.topology()
     index: list[Catalog] = [Catalog()]  # swapped whole when a catalog changes
 

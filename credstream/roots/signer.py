@@ -36,6 +36,10 @@ class SignerSettings(BaseSettings):
 
     public_base_url: str = "http://127.0.0.1:7070/credentials"
     suite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] = "eddsa-rdfc-2022"
+    # "reference": pyld canonicalization (the benchmark baseline); "default": the fast path.
+    canonicalization: Literal["default", "reference"] = "default"
+    # "pipelined": SigV4 requests pipelined over pooled connections; "boto3": put_object.
+    store: Literal["pipelined", "boto3"] = "pipelined"
     # Signing worker processes; 0 signs in the consuming process.
     processes: int | None = Field(default=None, ge=0)
     max_batch: int = Field(default=500, ge=1, le=10_000)
@@ -52,7 +56,7 @@ def run_signer(settings: SignerSettings) -> None:
     from credstream.observability import Metrics, serve
     from schemas.codec import Codec
     from signers.service import ManifestWriter, S3ManifestIndex, SignerService, SigningPool
-    from signers.storage import pipelined_store
+    from signers.storage import Boto3Store, WriteOnceStore, pipelined_store
 
     if not settings.keys.passphrase and settings.keys.backend == "local":
         settings.keys.require_passphrase()  # fails naming the variable
@@ -74,9 +78,15 @@ def run_signer(settings: SignerSettings) -> None:
         return catalog.issuer.id
 
     index = S3ManifestIndex(s3_client(settings.s3), settings.s3.bucket)
-    store = pipelined_store(settings.s3, connections=settings.store_connections)
+    store: WriteOnceStore = (
+        pipelined_store(settings.s3, connections=settings.store_connections)
+        if settings.store == "pipelined"
+        else Boto3Store(s3_client(settings.s3), settings.s3.bucket)
+    )
     options = BuildOptions(settings.public_base_url, status_lists=settings.status_lists)
-    pool = SigningPool(options, settings.keys, settings.suite, settings.processes)
+    pool = SigningPool(
+        options, settings.keys, settings.suite, settings.processes, settings.canonicalization
+    )
     service = SignerService(
         consumer=kafka_consumer(
             settings.kafka, signer_group(settings.kafka), max_poll_records=settings.max_batch

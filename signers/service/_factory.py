@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, Literal
 
 from credstream.errors import CredstreamError
 from processors.catalog import Achievement, Issuer
@@ -26,6 +26,7 @@ from signers.proofs import (
     EDDSA_RDFC_2022,
     Canonicalizer,
     JcsCanonicalizer,
+    RdfcReferenceCanonicalizer,
     add_proof,
     default_canonicalizer,
 )
@@ -117,11 +118,28 @@ class CredentialFactory:
 
 
 # -- the process pool -------------------------------------------------------------------
+Canonicalization = Literal["default", "reference"]
+
+
+def _canonicalizer(choice: Canonicalization) -> Canonicalizer:
+    # "reference" is the pyld path: the benchmark baseline, and a fallback for operators.
+    return RdfcReferenceCanonicalizer() if choice == "reference" else default_canonicalizer()
+
+
 def _worker_main(
-    connection: Connection, options: BuildOptions, key_settings: KeySettings, suite: str
+    connection: Connection,
+    options: BuildOptions,
+    key_settings: KeySettings,
+    suite: str,
+    canonicalization: Canonicalization,
 ) -> None:
     """A worker process: build the factory once (keys opened), then sign what arrives."""
-    factory = CredentialFactory(options, lambda tenant: open_key(key_settings, tenant), suite)
+    factory = CredentialFactory(
+        options,
+        lambda tenant: open_key(key_settings, tenant),
+        suite,
+        _canonicalizer(canonicalization),
+    )
     connection.send("ready")
     while True:
         try:
@@ -145,20 +163,26 @@ class SigningPool:
         key_settings: KeySettings,
         suite: str = EDDSA_RDFC_2022,
         processes: int | None = None,
+        canonicalization: Canonicalization = "default",
     ) -> None:
         count = (os.cpu_count() or 1) if processes is None else processes
         self._local: CredentialFactory | None = None
         self._workers: list[tuple[BaseProcess, Connection]] = []
         if count == 0:
             self._local = CredentialFactory(
-                options, lambda tenant: open_key(key_settings, tenant), suite
+                options,
+                lambda tenant: open_key(key_settings, tenant),
+                suite,
+                _canonicalizer(canonicalization),
             )
             return
         context = get_context("spawn")  # not fork: the parent runs Kafka client threads
         for _ in range(count):
             parent, child = context.Pipe()
             process: BaseProcess = context.Process(
-                target=_worker_main, args=(child, options, key_settings, suite), daemon=True
+                target=_worker_main,
+                args=(child, options, key_settings, suite, canonicalization),
+                daemon=True,
             )
             process.start()
             child.close()

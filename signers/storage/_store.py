@@ -69,6 +69,8 @@ class WriteOnceStore(Protocol):
 
     def get(self, key: str) -> bytes | None: ...
 
+    def close(self) -> None: ...
+
 
 class ReplaceableStore(WriteOnceStore, Protocol):
     """Also objects that change in place at a stable URL (status lists), one writer at a
@@ -269,6 +271,9 @@ class Boto3Store:
     def __init__(self, client: S3Client, bucket: str) -> None:
         self._client = client
         self._bucket = bucket
+
+    def close(self) -> None:
+        self._client.close()
 
     def put_new(self, writes: Sequence[ObjectWrite]) -> list[PutResult]:
         from botocore.exceptions import ClientError

@@ -1,0 +1,255 @@
+"""``credstream bench e2e``: the whole pipeline on the local stack, measured in one run.
+
+One run measures, on the same machine and minute:
+1. the local store's capacity for small conditional PUTs and the broker's for small
+   records (what would cap the pipeline if the pipeline did nothing else);
+2. the pipeline draining a backlog of N events (sustained credentials/s and events/s,
+   CPU seconds per credential per stage, exactness against ``credstream evaluate``);
+3. the pipeline offered half that sustained rate, open loop (latency percentiles);
+4. the baseline: the same pipeline with reference canonicalization and plain boto3
+   ``put_object``, on a smaller backlog.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from credstream.devstack import DevStack
+from credstream.e2e import RunResult, Sample, expected_awards, run
+from credstream.pipeline import LocalPipeline, catalog_courses, prepare
+from credstream.settings import KafkaSettings, S3Settings
+from processors.catalog import TenantCatalog
+from producers import Workload, cohort_completion, generate
+from schemas.models import AssessmentCompleted
+
+Workloads = Literal["burst", "mixed"]
+STAGES = ("processor", "signer")
+# The burst: a cohort passes the first graded module, which the sample catalog's
+# "first steps" badge needs, and nothing else: every event completes one award.
+BURST_COURSE, BURST_ASSESSMENT = "da-101", "da-101/m1"
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    workload: Workloads
+    events: int
+    baseline_events: int
+    latency_seconds: float
+    catalog: TenantCatalog
+    home: Path
+    passphrase: str
+
+
+def _events(
+    plan: BenchPlan, pipeline: LocalPipeline, count: int, seed: int
+) -> list[AssessmentCompleted]:
+    workload = Workload(
+        courses=catalog_courses(plan.catalog), learners=max(1000, count // 10), events=count,
+        seed=seed, tenant_id=pipeline.tenant, engine_id=pipeline.engine_id,
+        learner_prefix=f"s{seed}-",
+    )  # fmt: skip
+    if plan.workload == "burst":
+        return list(cohort_completion(workload, BURST_COURSE, BURST_ASSESSMENT))
+    return list(generate(workload))
+
+
+def _pipeline(stack: DevStack, plan: BenchPlan, label: str, **env: str) -> LocalPipeline:
+    run_id = f"{label}-{uuid.uuid4().hex[:6]}"
+    pipeline = LocalPipeline(
+        kafka=KafkaSettings(
+            bootstrap_servers=stack.bootstrap_servers(), topic_prefix=f"bench-{run_id}."
+        ),
+        store=S3Settings(endpoint_url=stack.s3_endpoint(), bucket=stack.settings.s3_bucket),
+        catalog=plan.catalog.model_copy(update={"tenant": f"bench-{run_id}"}),
+        home=plan.home / run_id,
+        passphrase=plan.passphrase,
+        extra_env=env,
+    )
+    prepare(pipeline)
+    return pipeline
+
+
+def _phase(
+    stack: DevStack,
+    plan: BenchPlan,
+    label: str,
+    count: int,
+    *,
+    rate: float = 0.0,
+    backlog: bool = True,
+    on_sample: Callable[[Sample], None] | None = None,
+    **env: str,
+) -> RunResult:
+    pipeline = _pipeline(stack, plan, label, **env)
+    events = _events(plan, pipeline, count, seed=abs(hash(label)) % 10_000)
+    expected = expected_awards(pipeline, events)
+    services = {
+        name: pid
+        for name, pid in (("kafka", stack.process_pid("kafka-1")), ("s3", stack.process_pid("s3")))
+        if pid is not None
+    }
+    return run(
+        pipeline, events, expected, STAGES, rate=rate, backlog=backlog,
+        on_sample=on_sample, service_pids=services,
+    )  # fmt: skip
+
+
+def store_capacity(stack: DevStack, count: int = 4000) -> float:
+    """Small (1.5 KB) conditional PUTs per second the local store takes from one client."""
+    from signers.storage import pipelined_store
+    from signers.storage.bench import measure_puts
+
+    store = pipelined_store(
+        S3Settings(endpoint_url=stack.s3_endpoint(), bucket=stack.settings.s3_bucket),
+        connections=8,
+    )
+    try:
+        return measure_puts("capacity", store, count).objects_per_second
+    finally:
+        store.close()
+
+
+def broker_capacity(stack: DevStack, count: int = 100_000) -> float:
+    """Small (200 B) records per second produced (acks=all) and consumed back."""
+    from credstream.clients import ensure_topics, kafka_consumer, kafka_producer
+    from schemas.topics import Topic
+
+    kafka = KafkaSettings(bootstrap_servers=stack.bootstrap_servers())
+    topic = Topic(f"bench-capacity-{uuid.uuid4().hex[:6]}", partitions=6)
+    ensure_topics(kafka, [topic])
+    value = os.urandom(200)
+    start = time.monotonic()
+    with kafka_producer(
+        kafka, linger_ms=20, batch_size=256 * 1024, compression_type=None
+    ) as producer:
+        for i in range(count):
+            producer.send(topic.name, key=str(i % 1000).encode(), value=value)
+        producer.flush()
+    consumer = kafka_consumer(kafka, None, topic.name, fetch_max_bytes=8 * 1024 * 1024)
+    seen = 0
+    while seen < count and time.monotonic() - start < 300:
+        seen += sum(len(batch) for batch in consumer.poll(timeout_ms=500).values())
+    consumer.close()
+    return count / (time.monotonic() - start)
+
+
+def cpu_per_credential(result: RunResult) -> dict[str, float]:
+    credentials = max(1, result.issued_distinct)
+    return {name: round(cpu / credentials * 1000, 3) for name, cpu in result.cpu_seconds.items()}
+
+
+def bench_e2e(
+    stack: DevStack, plan: BenchPlan, echo: Callable[[str], None]
+) -> tuple[dict[str, Any], dict[str, RunResult]]:
+    echo("measuring the local store's and broker's own capacity ...")
+    store_cap = store_capacity(stack)
+    broker_cap = broker_capacity(stack)
+    echo(f"  store {store_cap:,.0f} conditional PUTs/s, broker {broker_cap:,.0f} records/s")
+
+    def progress(sample: Sample) -> None:
+        if int(sample.seconds * 2) % 20 == 0:
+            echo(f"  {sample.seconds:6.1f}s events {sample.events_consumed:,} "
+                 f"issued {sample.credentials_issued:,}")  # fmt: skip
+
+    echo(f"throughput: {plan.events:,} {plan.workload} events as a backlog ...")
+    main = _phase(stack, plan, "main", plan.events, on_sample=progress)
+    rate = main.credentials_per_second if plan.workload == "burst" else main.events_per_second
+    half = max(1.0, rate / 2)
+    latency_events = max(100, int(half * plan.latency_seconds))
+    echo(
+        f"latency: {latency_events:,} events offered at {half:,.0f}/s (half the sustained rate) ..."
+    )
+    latency = _phase(stack, plan, "latency", latency_events, rate=half, backlog=False)
+    echo(f"baseline: {plan.baseline_events:,} events, reference canonicalization + boto3 ...")
+    baseline = _phase(
+        stack, plan, "baseline", plan.baseline_events,
+        CREDSTREAM_SIGNER_CANONICALIZATION="reference", CREDSTREAM_SIGNER_STORE="boto3",
+    )  # fmt: skip
+    summary = latency.summary()
+    report: dict[str, Any] = {
+        "workload": plan.workload,
+        "events": main.events,
+        "credentials": main.issued_distinct,
+        "expected_credentials": main.expected_credentials,
+        "events_per_second": round(main.events_per_second, 1),
+        "credentials_per_second": round(main.credentials_per_second, 1),
+        "seconds": round(main.seconds, 1),
+        "offered_rate_for_latency": round(half, 1),
+        "p50_seconds": summary["p50_seconds"],
+        "p95_seconds": summary["p95_seconds"],
+        "p99_seconds": summary["p99_seconds"],
+        "backlog_p99_seconds": main.summary()["p99_seconds"],
+        "lost": main.lost + latency.lost,
+        "duplicates": main.duplicates + latency.duplicates,
+        "unexpected": main.unexpected + latency.unexpected,
+        "baseline_credentials_per_second": round(baseline.credentials_per_second, 1),
+        "baseline_lost": baseline.lost,
+        "speedup_over_baseline": round(
+            main.credentials_per_second / baseline.credentials_per_second, 2
+        )
+        if baseline.credentials_per_second
+        else None,
+        "cpu_seconds_per_credential": {
+            name: round(cpu / max(1, main.issued_distinct), 6)
+            for name, cpu in main.cpu_seconds.items()
+        },
+        "cpu_ms_per_credential_baseline": cpu_per_credential(baseline),
+        "store_put_capacity_per_second": round(store_cap, 1),
+        "broker_record_capacity_per_second": round(broker_cap, 1),
+        "cores": os.cpu_count(),
+    }
+    return report, {"main": main, "latency": latency, "baseline": baseline}
+
+
+def write_results(report: dict[str, Any], runs: dict[str, RunResult], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"e2e-{report['workload']}-{time.strftime('%Y%m%d-%H%M%S')}"
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    _chart(runs["main"], runs["latency"], report, stem.with_suffix(".png"))
+    return stem
+
+
+def _rates(samples: Sequence[Sample], attribute: str) -> tuple[list[float], list[float]]:
+    times, rates = [], []
+    for before, after in itertools.pairwise(samples):
+        span = after.seconds - before.seconds
+        if span > 0:
+            times.append(after.seconds)
+            rates.append((getattr(after, attribute) - getattr(before, attribute)) / span)
+    return times, rates
+
+
+def _chart(main: RunResult, latency: RunResult, report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), constrained_layout=True)
+    for attribute, label in (("events_consumed", "events/s consumed"),
+                             ("credentials_issued", "credentials/s issued")):  # fmt: skip
+        times, rates = _rates(main.samples, attribute)
+        top.plot(times, rates, label=label)
+    top.set_title(f"{report['workload']}: {report['events']:,} events as a backlog")
+    top.set_xlabel("seconds")
+    top.set_ylabel("per second")
+    top.legend()
+    ordered = sorted(latency.latencies)
+    if ordered:
+        top_p = [i / max(1, len(ordered) - 1) * 100 for i in range(len(ordered))]
+        bottom.plot(top_p, ordered)
+    bottom.set_title(
+        f"latency event -> credential.issued at {report['offered_rate_for_latency']:,.0f}/s offered"
+    )
+    bottom.set_xlabel("percentile")
+    bottom.set_ylabel("seconds")
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
