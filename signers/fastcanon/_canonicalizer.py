@@ -27,6 +27,10 @@ that is not a safe absolute IRI, or values JSON-LD would merge (equal ids, equal
 one property)."""
 
 _REJECTED: Final = object()
+# Small documents (proof options) often repeat exactly: their N-Quads are kept, by shape
+# and values, in a small LRU.
+_SMALL_VALUES: Final = 8
+_SMALL_DOCUMENTS_MAX: Final = 64
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,8 @@ class FastRdfcCanonicalizer:
         self._describe = describer(frozenset(CONTEXT_FILES), vocabulary)
         self._support = Support(Schemes(vocabulary.terms), self._full_rdfc)
         self._units = UnitCompiler(self._reference, max_units)
-        self._templates: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._templates: OrderedDict[str, Any] = OrderedDict()
+        self._small: OrderedDict[tuple[str, tuple[Any, ...]], str] = OrderedDict()
         self._max_templates = max_templates
         self._fast = 0
         self._full = 0
@@ -86,6 +91,11 @@ class FastRdfcCanonicalizer:
         if described is None:
             return self._fallback(document, FALLBACK_UNMODELLED)
         shape, values = described
+        if len(values) <= _SMALL_VALUES:
+            return self._small_document(document, shape, values)
+        return self._render(document, shape, values)
+
+    def _render(self, document: Mapping[str, Any], shape: str, values: list[Any]) -> str:
         render = self._template(shape)
         if render is _REJECTED:
             return self._fallback(document, FALLBACK_TEMPLATE)
@@ -93,6 +103,23 @@ class FastRdfcCanonicalizer:
         if canonical is None:
             return self._fallback(document, FALLBACK_VALUES)
         self._fast += 1
+        return canonical
+
+    def _small_document(self, document: Mapping[str, Any], shape: str, values: list[Any]) -> str:
+        # Equal shapes hold values of equal kinds (1 and 1.0 differ there), so equal keys
+        # are equal documents.
+        key = (shape, tuple(values))
+        canonical = self._small.get(key)
+        if canonical is not None:
+            self._small.move_to_end(key)
+            self._fast += 1
+            return canonical
+        fallbacks = sum(self._fallbacks.values())
+        canonical = self._render(document, shape, values)
+        if sum(self._fallbacks.values()) == fallbacks:  # only what the templates made
+            self._small[key] = canonical
+            if len(self._small) > _SMALL_DOCUMENTS_MAX:
+                self._small.popitem(last=False)
         return canonical
 
     def stats(self) -> FastCanonStats:
@@ -106,7 +133,7 @@ class FastRdfcCanonicalizer:
             units_compiled=self._units.compiled,
         )
 
-    def _template(self, shape: tuple[Any, ...]) -> Any:
+    def _template(self, shape: str) -> Any:
         templates = self._templates
         render = templates.get(shape)
         if render is not None:
@@ -131,6 +158,7 @@ class FastRdfcCanonicalizer:
 def _vocabulary(loader: OfflineDocumentLoader) -> Vocabulary:
     """Term names of the packaged contexts, and the keys the shape walk does not model."""
     terms: set[str] = set()
+    constant_keys = {"type"}
     unsupported: set[str] = set()
 
     def visit(context: Any) -> None:
@@ -149,6 +177,8 @@ def _vocabulary(loader: OfflineDocumentLoader) -> Vocabulary:
             if keyword and (term, target) not in (("id", "@id"), ("type", "@type")):
                 unsupported.add(term)
             if isinstance(definition, dict):
+                if definition.get("@type") == "@vocab":
+                    constant_keys.add(term)
                 container = definition.get("@container", [])
                 containers = {container} if isinstance(container, str) else set(container)
                 if "@reverse" in definition or containers - {"@set", "@list", "@graph"}:
@@ -157,4 +187,4 @@ def _vocabulary(loader: OfflineDocumentLoader) -> Vocabulary:
 
     for url in CONTEXT_FILES:
         visit(loader.document(url).get("@context"))
-    return Vocabulary(frozenset(terms), frozenset(unsupported))
+    return Vocabulary(frozenset(terms), frozenset(constant_keys), frozenset(unsupported))

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from signers.fastcanon._shape import CONST, HOLE_KINDS, K_INT, K_STR, NO_TYPE, VALUE_OBJECT
+from signers.fastcanon._shape import CONST_LEAF, HOLE_KINDS, K_INT, K_STR, NO_TYPE, VALUE_LEAF
 from signers.proofs import Canonicalizer
 
 EMPTY_LIST: Final = ("empty",)
@@ -173,15 +173,12 @@ class _Plan:
             stub: dict[str, Any] = {("id" if has_id else "@id"): self.child}
             _put_types(stub, types)
             return stub
-        if tag == CONST:
+        if tag == CONST_LEAF:
             return element[1]
-        if tag == VALUE_OBJECT:
-            _, value_kind, others = element
+        if tag == VALUE_LEAF:
+            _, value, others = element
             value_object = dict(others)
-            if value_kind in HOLE_KINDS:
-                value_object["@value"] = self._leaf(value_kind)
-            else:
-                value_object["@value"] = value_kind[1]
+            value_object["@value"] = self._leaf(value) if value in HOLE_KINDS else value
             return value_object
         return self._leaf(element)
 

@@ -6,11 +6,10 @@ leaf *values* in walk order. Two documents with the same shape differ only in th
 so their canonical N-Quads differ only where the values go. ``parse`` turns a shape back
 into a tree for the (slow, cached) template assembly.
 
-A string equal to a term of the packaged contexts is part of the shape (a constant), not a
-value: JSON-LD may expand it as that term (``proofPurpose``); so is every ``type`` value
-(types select contexts, and expand against ``@vocab``). Whether a
-string value is a safe IRI is not part of the shape; the render function checks the values
-that land where an IRI is expected.
+The strings of ``type`` (types select contexts, and expand against ``@vocab``) and of the
+terms typed ``@vocab`` (whose values may be terms, as ``proofPurpose``) are part of the
+shape, not values. Whether a string value is a safe IRI is not part of the shape: the
+render function checks the values that land where an IRI is expected.
 
 Only a conservative subset of JSON-LD is described; anything else gets ``None`` and goes to
 the reference canonicalizer: no ``@``-keywords but the root ``@context`` (a packaged URL or
@@ -24,35 +23,50 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-# Structural tokens: ints, never confused with keys (always strings).
-NODE: Final = 0
-END: Final = 1
-LIST: Final = 2
-CONST: Final = 3  # followed by the constant (a term string, a boolean or null)
-# Leaf kinds: each consumes one value.
-K_STR: Final = 10
-K_INT: Final = 11
-K_FLOAT: Final = 12
+# A shape is one string: tokens joined by NUL. Keys and constants are printable (the walk
+# gives up on others), so the control characters below never occur inside a token and
+# the encoding is injective: equal shapes are equal structures. A string leaf adds no
+# token of its own: a key followed by a key or by END holds a string.
+SEPARATOR: Final = "\x00"
+NODE: Final = "\x01"
+END: Final = "\x02"
+LIST: Final = "\x03"  # followed by the length
+CONST: Final = "\x04"  # followed by the constant string
+TRUE: Final = "\x05"
+FALSE: Final = "\x06"
+NULL: Final = "\x07"
+K_STR: Final = "\x0e"  # a string element of a list
+K_INT: Final = "\x0f"
+K_FLOAT: Final = "\x10"
+VALUE_OBJECT: Final = "\x11"  # followed by its other entries' count, the entries, the value
 HOLE_KINDS: Final = frozenset((K_STR, K_INT, K_FLOAT))
-VALUE_OBJECT: Final = 20
-"""Tag of a value object's token: ``(VALUE_OBJECT, value kind or (CONST, value), others)``."""
-NO_TYPE: Final = 30
-"""The type token of an object without ``type``."""
+NO_TYPE: Final = "\x12"
+"""The type token of an object without ``type`` (never a token of a shape)."""
+# Tags of the tuples ``parse`` makes for leaves that are not holes of a plain kind.
+CONST_LEAF: Final = "const"  # ("const", constant)
+VALUE_LEAF: Final = "value"  # ("value", hole kind or boolean, ((key, value), ...))
 
 _VALUE_OBJECT_KEYS: Final = frozenset(("@value", "@language", "@type", "@direction"))
+_KNOWN_KEYS_MAX: Final = 4096
+# Key classes: a property, a key whose strings are constants, the root's @context.
+_PROPERTY, _CONSTANT_VALUES, _CONTEXT = 0, 1, 2
 
-Describe = Callable[[dict[str, Any]], "tuple[tuple[Any, ...], list[Any]] | None"]
+Describe = Callable[[dict[str, Any]], "tuple[str, list[Any]] | None"]
 
 
 @dataclass(frozen=True)
 class Vocabulary:
     """What the packaged contexts define, as far as the walk needs it.
 
-    ``terms``: every term name in any packaged context.
+    ``constant_keys``: keys whose string values are part of the shape: ``type`` (types
+    select contexts and expand against ``@vocab``) and the terms typed ``@vocab`` (their
+    values may be terms, e.g. ``proofPurpose``).
     ``unsupported_keys``: keys whose definitions the templates do not model.
+    ``terms``: every term name (a scheme that is a term would make a compact IRI).
     """
 
     terms: frozenset[str]
+    constant_keys: frozenset[str]
     unsupported_keys: frozenset[str]
 
 
@@ -62,56 +76,65 @@ def describer(contexts: Collection[str], vocabulary: Vocabulary) -> Describe:  #
     One closure per canonicalizer: this is the per-document hot path, so what it needs is
     bound to local names and the common cases are written out rather than factored.
     """
-    terms = vocabulary.terms
-    unsupported = vocabulary.unsupported_keys
+    known: dict[str, int] = {}  # key -> class, for keys seen before (bounded)
 
-    def describe(document: dict[str, Any]) -> tuple[tuple[Any, ...], list[Any]] | None:
+    def classify(key: str) -> int | None:
+        if key == "@context":
+            return _CONTEXT
+        if key[:1] == "@" or key in vocabulary.unsupported_keys or not key.isprintable():
+            return None
+        kind = _CONSTANT_VALUES if key in vocabulary.constant_keys else _PROPERTY
+        if len(known) < _KNOWN_KEYS_MAX:
+            known[key] = kind
+        return kind
+
+    def describe(document: dict[str, Any]) -> tuple[str, list[Any]] | None:
         context = document.get("@context")
         if type(context) is str:
             if context not in contexts:
                 return None
+            head = "S" + context
         elif type(context) is list and context:
             for item in context:
                 if type(item) is not str or item not in contexts:
                     return None
-            context = tuple(context)
+            head = "L" + "\x1f".join(context)
         else:
             return None
-        shape: list[Any] = [context]
+        shape: list[str] = [head]
         values: list[Any] = []
         if not node(document, shape.append, values.append, True):
             return None
-        return tuple(shape), values
+        return SEPARATOR.join(shape), values
 
     def node(obj: dict[str, Any], put: Any, hole: Any, root: bool = False) -> bool:
         put(NODE)
         for key, value in obj.items():
-            if key[:1] == "@":
-                if root and key == "@context":
-                    continue
-                return False
-            if key in unsupported:
-                return False
+            kind = known.get(key)
+            if kind is None:
+                kind = classify(key)
+                if kind is None:
+                    return False
+            if kind:
+                if kind == _CONTEXT:
+                    if root:
+                        continue
+                    return False
+                put(key)
+                if not constants(value, put):
+                    return False
+                continue
             put(key)
-            kind = type(value)
-            if kind is str:
-                if value in terms or key == "type":
-                    put(CONST)
-                    put(value)
-                else:
-                    put(K_STR)
-                    hole(value)
-            elif kind is list:
+            value_type = type(value)
+            if value_type is str:
+                hole(value)
+            elif value_type is list:
                 put(LIST)
-                put(len(value))
+                put(str(len(value)))
                 for item in value:
                     if type(item) is str:
-                        if item in terms or key == "type":
-                            put(CONST)
-                            put(item)
-                        else:
-                            put(K_STR)
-                            hole(item)
+                        put(K_STR)
+                        hole(item)
                     elif not element(item, put, hole):
                         return False
             elif not element(value, put, hole):
@@ -126,54 +149,60 @@ def describer(contexts: Collection[str], vocabulary: Vocabulary) -> Describe:  #
                 return value_object(value, put, hole)
             return node(value, put, hole)
         if kind is str:
-            if value in terms:
-                put(CONST)
-                put(value)
-            else:
-                put(K_STR)
-                hole(value)
-            return True
-        if kind is int:
+            put(K_STR)
+            hole(value)
+        elif kind is int:
             put(K_INT)
             hole(value)
-            return True
-        if kind is float:
+        elif kind is float:
             put(K_FLOAT)
             hole(value)
-            return True
-        if kind is bool or value is None:
+        elif kind is bool:
+            put(TRUE if value else FALSE)
+        elif value is None:
+            put(NULL)
+        else:
+            return False  # nested lists, and anything that is not JSON
+        return True
+
+    def constants(value: Any, put: Any) -> bool:
+        """Strings (or a list of them) kept in the shape, as under ``type``."""
+        if type(value) is str:
+            if not value.isprintable():
+                return False
             put(CONST)
             put(value)
             return True
-        return False  # nested lists, and anything that is not JSON
+        if type(value) is not list:
+            return False
+        put(LIST)
+        put(str(len(value)))
+        for item in value:
+            if type(item) is not str or not item.isprintable():
+                return False
+            put(CONST)
+            put(item)
+        return True
 
     def value_object(obj: dict[str, Any], put: Any, hole: Any) -> bool:
         if not _VALUE_OBJECT_KEYS.issuperset(obj):
             return False
-        others = []
+        others: list[str] = []
         for key, item in obj.items():
             if key != "@value":
-                if type(item) is not str:
+                if type(item) is not str or not item.isprintable():
                     return False
-                others.append((key, item))
-        value = obj["@value"]
-        kind = type(value)
-        if kind is str:
-            value_kind: Any = K_STR
-        elif kind is int:
-            value_kind = K_INT
-        elif kind is float:
-            value_kind = K_FLOAT
-        elif kind is bool:
-            value_kind = (CONST, value)
-        else:
-            return False
-        put((VALUE_OBJECT, value_kind, tuple(sorted(others))))
-        if value_kind in HOLE_KINDS:
-            hole(value)
-        return True
+                others.extend((key, item))
+        put(VALUE_OBJECT)
+        put(str(len(others) // 2))
+        for item in others:
+            put(item)
+        return element(obj["@value"], put, hole) and type(obj["@value"]) in _SCALARS
 
     return describe
+
+
+_SCALARS: Final = (str, int, float, bool)
 
 
 # --- parsing a shape back into a tree (slow path, once per shape) ---------------------
@@ -195,7 +224,7 @@ class Node:
 
 @dataclass(frozen=True)
 class Leaf:
-    """A leaf: ``token`` is a hole kind, ``(CONST, value)`` or a value-object tuple."""
+    """A leaf: ``token`` is a hole kind, a CONST_LEAF or a VALUE_LEAF tuple."""
 
     token: Any
     value: int | None  # index in the values when the leaf is a hole
@@ -204,23 +233,30 @@ class Leaf:
 Element = Leaf | Node
 
 
-def parse(shape: tuple[Any, ...]) -> tuple[Any, Node]:
+def parse(shape: str) -> tuple[Any, Node]:
     """``(context, root node)`` of a shape made by ``describe``."""
-    parser = _Parser(shape)
+    tokens = shape.split(SEPARATOR)
+    head = tokens[0]
+    context: Any = head[1:] if head[0] == "S" else tuple(head[1:].split("\x1f"))
+    parser = _Parser(tokens)
     root = parser.node()
-    if parser.position != len(shape):
+    if parser.position != len(tokens):
         raise ShapeError("trailing shape tokens")
-    return shape[0], root
+    return context, root
+
+
+_MARKERS: Final = frozenset((NODE, END, LIST, CONST, TRUE, FALSE, NULL, VALUE_OBJECT, *HOLE_KINDS))
+_CONSTANT_LEAVES: Final = {TRUE: True, FALSE: False, NULL: None}
 
 
 class _Parser:
-    def __init__(self, shape: tuple[Any, ...]) -> None:
-        self.shape = shape
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
         self.position = 1
         self.values = 0
 
-    def take(self) -> Any:
-        token = self.shape[self.position]
+    def take(self) -> str:
+        token = self.tokens[self.position]
         self.position += 1
         return token
 
@@ -230,12 +266,15 @@ class _Parser:
         node = Node()
         while True:
             key = self.take()
-            if not isinstance(key, str):  # END
+            if key == END:
                 return node
-            as_list = self.shape[self.position] == LIST
+            following = self.tokens[self.position]
+            as_list = following == LIST
             if as_list:
                 self.position += 1
-                elements = [self.element() for _ in range(self.take())]
+                elements = [self.element() for _ in range(int(self.take()))]
+            elif following == END or following not in _MARKERS:  # a string leaf
+                elements = [Leaf(K_STR, self._hole())]
             else:
                 elements = [self.element()]
             if key == "id":
@@ -246,17 +285,24 @@ class _Parser:
                 node.entries.append((key, as_list, elements))
 
     def element(self) -> Element:
-        token = self.shape[self.position]
-        if token == NODE and type(token) is int:
+        token = self.tokens[self.position]
+        if token == NODE:
             return self.node()
         self.position += 1
-        if token == CONST and type(token) is int:
-            return Leaf((CONST, self.take()), None)
-        if token in HOLE_KINDS and type(token) is int:
+        if token == CONST:
+            return Leaf((CONST_LEAF, self.take()), None)
+        if token in _CONSTANT_LEAVES:
+            return Leaf((CONST_LEAF, _CONSTANT_LEAVES[token]), None)
+        if token in HOLE_KINDS:
             return Leaf(token, self._hole())
-        if isinstance(token, tuple) and token[1] in HOLE_KINDS:
-            return Leaf(token, self._hole())
-        return Leaf(token, None)
+        if token == VALUE_OBJECT:
+            count = int(self.take())
+            others = tuple((self.take(), self.take()) for _ in range(count))
+            inner = self.element()
+            assert isinstance(inner, Leaf)
+            value = inner.token if inner.value is not None else inner.token[1]
+            return Leaf((VALUE_LEAF, value, tuple(sorted(others))), inner.value)
+        raise ShapeError(f"unexpected shape token {token!r}")
 
     def _hole(self) -> int:
         self.values += 1
@@ -274,9 +320,9 @@ def _types(as_list: bool, elements: list[Element]) -> Any:
     names = []
     for element in elements:
         if not isinstance(element, Leaf) or not isinstance(element.token, tuple):
-            raise ShapeError("type values must be terms of the packaged contexts")
+            raise ShapeError("type values must be strings")
         tag, name = element.token[0], element.token[1]
-        if tag != CONST or not isinstance(name, str):
-            raise ShapeError("type values must be terms of the packaged contexts")
+        if tag != CONST_LEAF or not isinstance(name, str):
+            raise ShapeError("type values must be strings")
         names.append(name)
     return tuple(names) if as_list else names[0]

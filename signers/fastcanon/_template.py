@@ -45,10 +45,10 @@ from signers.fastcanon._compile import (
     type_unit,
 )
 from signers.fastcanon._shape import (
-    CONST,
+    CONST_LEAF,
     K_FLOAT,
     K_INT,
-    VALUE_OBJECT,
+    VALUE_LEAF,
     Leaf,
     Node,
     ShapeError,
@@ -126,7 +126,7 @@ class _Quad:
 
 
 def assemble(
-    shape: tuple[Any, ...],
+    shape: str,
     compiler: UnitCompiler,
     support: Support,
 ) -> Render | None:
@@ -195,7 +195,7 @@ def _element_token(element: Leaf | Node) -> Any:
 
 def _leaf_kind(leaf: Leaf) -> Any:
     token = leaf.token
-    if isinstance(token, tuple) and token[0] == VALUE_OBJECT:
+    if isinstance(token, tuple) and token[0] == VALUE_LEAF:
         return token[1]
     return token
 
@@ -205,7 +205,9 @@ def _place(
 ) -> _Quad:
     if form == FORM_CONSTANT:
         kind = _leaf_kind(element) if isinstance(element, Leaf) else None
-        boolean = isinstance(kind, tuple) and kind[0] == CONST and isinstance(kind[1], bool)
+        if isinstance(kind, tuple) and kind[0] == CONST_LEAF:
+            kind = kind[1]
+        boolean = isinstance(kind, bool)
         return _Quad(subject, predicate, _Object(FORM_CONSTANT, text), boolean=boolean)
     if form == FORM_CHILD:
         assert isinstance(element, Node)
@@ -343,7 +345,8 @@ def _labels(hashed: dict[int, list[str]]) -> list[str]:
     code = []
     for number, lines in hashed.items():
         code.append(f"    h{number} = sha(''.join(sorted([{', '.join(lines)}])).encode())")
-        code.append(f"    h{number} = h{number}.hexdigest()")
+        # Raw digests sort as their hex forms do (RDFC-1.0 orders by the hex string).
+        code.append(f"    h{number} = h{number}.digest()")
     if not hashed:
         return code
     names = ", ".join(f"h{number}" for number in hashed)
@@ -396,7 +399,7 @@ def _adjacency(quads: list[_Quad], blank: dict[int, int]) -> Adjacency:
     return tuple(tuple(sorted(node_links)) for node_links in links)
 
 
-def tied_labels(adjacency: Adjacency, hashes: tuple[str, ...]) -> list[str] | None:
+def tied_labels(adjacency: Adjacency, hashes: tuple[bytes, ...]) -> list[str] | None:
     """Canonical labels when every group of blank nodes with equal first-degree hashes is
     interchangeable, else None.
 
@@ -407,7 +410,7 @@ def tied_labels(adjacency: Adjacency, hashes: tuple[str, ...]) -> list[str] | No
     after the other, after the unique ones, groups in hash order. Which member gets which
     label does not change the output, since they are interchangeable.
     """
-    groups: dict[str, list[int]] = {}
+    groups: dict[bytes, list[int]] = {}
     for number, value in enumerate(hashes):
         groups.setdefault(value, []).append(number)
     labels: list[str] = [""] * len(hashes)
