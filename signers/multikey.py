@@ -10,6 +10,8 @@ from credstream.errors import SigningError
 
 _ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _INDEX = {char: value for value, char in enumerate(_ALPHABET)}
+# Two base58 digits per division: half the big-integer steps (signing encodes every proof).
+_PAIRS = tuple(chr(high) + chr(low) for high in _ALPHABET for low in _ALPHABET)
 ED25519_PUB_PREFIX = b"\xed\x01"
 ED25519_PRIV_PREFIX = b"\x80\x26"
 
@@ -17,12 +19,12 @@ ED25519_PRIV_PREFIX = b"\x80\x26"
 def b58encode(data: bytes) -> str:
     zeros = len(data) - len(data.lstrip(b"\0"))
     number = int.from_bytes(data, "big")
-    out = bytearray()
+    digits = []
     while number:
-        number, remainder = divmod(number, 58)
-        out.append(_ALPHABET[remainder])
-    out.extend(_ALPHABET[0:1] * zeros)
-    return bytes(reversed(out)).decode("ascii")
+        number, remainder = divmod(number, 58 * 58)
+        digits.append(_PAIRS[remainder])
+    # The top pair may start with a zero digit ("1"); the number's own digits never do.
+    return "1" * zeros + "".join(reversed(digits)).lstrip("1")
 
 
 def b58decode(text: str) -> bytes:
