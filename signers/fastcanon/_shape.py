@@ -77,6 +77,7 @@ def describer(contexts: Collection[str], vocabulary: Vocabulary) -> Describe:  #
     bound to local names and the common cases are written out rather than factored.
     """
     known: dict[str, int] = {}  # key -> class, for keys seen before (bounded)
+    printable: set[str] = set()  # constants seen before (bounded)
 
     def classify(key: str) -> int | None:
         if key == "@context":
@@ -121,7 +122,18 @@ def describer(contexts: Collection[str], vocabulary: Vocabulary) -> Describe:  #
                         continue
                     return False
                 put(key)
-                if not constants(value, put):
+                # The usual ``"type": ["Achievement"]``, without a call.
+                if (
+                    type(value) is list
+                    and len(value) == 1
+                    and type(value[0]) is str
+                    and value[0] in printable
+                ):
+                    put(LIST)
+                    put("1")
+                    put(CONST)
+                    put(value[0])
+                elif not constants(value, put):
                     return False
                 continue
             put(key)
@@ -180,6 +192,8 @@ def describer(contexts: Collection[str], vocabulary: Vocabulary) -> Describe:  #
         for item in value:
             if type(item) is not str or not item.isprintable():
                 return False
+            if len(printable) < _KNOWN_KEYS_MAX:
+                printable.add(item)
             put(CONST)
             put(item)
         return True

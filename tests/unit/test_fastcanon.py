@@ -182,6 +182,8 @@ EDGE_CASES: dict[str, dict[str, Any]] = {
     "id as a list": _with(lambda d: d["issuer"].update(id=["https://a.example"])),
     "id as a number": _with(lambda d: d["issuer"].update(id=5)),
     "type as a number": _with(lambda d: d["issuer"].update(type=5)),
+    "type holding an object": _with(lambda d: d["issuer"].update(type=[{"a": "b"}])),
+    "type with a control character": _with(lambda d: d["issuer"].update(type=["Pro\x01file"])),
     "identical evidence": _with(
         lambda d: d.update(evidence=[{"type": ["Evidence"], "name": "x"}] * 3)
     ),
