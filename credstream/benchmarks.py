@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from credstream.devstack import DevStack
-from credstream.e2e import RunResult, Sample, expected_awards, run
+from credstream.e2e import RunResult, Sample, expected_awards, produce, run
 from credstream.pipeline import LocalPipeline, catalog_courses, prepare
 from credstream.settings import KafkaSettings, S3Settings
 from processors.catalog import TenantCatalog
@@ -253,3 +253,44 @@ def _chart(main: RunResult, latency: RunResult, report: dict[str, Any], path: Pa
     bottom.set_ylabel("seconds")
     figure.savefig(path, dpi=90)
     plt.close(figure)
+
+
+def bench_processor(stack: DevStack, plan: BenchPlan) -> dict[str, Any]:
+    """One processor process draining a backlog of ``plan.events`` assessment events.
+
+    Start-up is excluded: the clock and the CPU meter start when the first offsets are
+    committed, and stop when every event is.
+    """
+    from credstream.pipeline import Worker, group_progress
+    from credstream.roots.processor import APP_ID
+
+    pipeline = _pipeline(stack, plan, "processor")
+    events = _events(plan, pipeline, plan.events, seed=11)
+    produce(pipeline, events, 0.0)
+    group = pipeline.kafka.topic_prefix + APP_ID
+    topic = pipeline.topology.assessments.name
+    worker = Worker(pipeline, "processor", pipeline.home / "processor.log")
+    try:
+        first: tuple[float, float, int] | None = None
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:
+            committed, end = group_progress(pipeline.kafka, group, topic)
+            if committed and first is None:
+                first = (time.monotonic(), worker.cpu_seconds(), committed)
+            if committed >= end:
+                break
+            if not worker.alive():
+                raise RuntimeError(f"the processor exited ({worker.process.returncode})")
+            time.sleep(0.2)
+        assert first is not None
+        seconds, cpu = time.monotonic() - first[0], worker.cpu_seconds() - first[1]
+        counted = committed - first[2]
+    finally:
+        worker.stop()
+    return {
+        "workload": plan.workload,
+        "events": plan.events,
+        "events_per_second": round(counted / seconds, 1),
+        "cpu_ms_per_event": round(cpu / counted * 1000, 3),
+        "cpu_cores_used": round(cpu / seconds, 2),
+    }

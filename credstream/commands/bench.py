@@ -91,5 +91,32 @@ def e2e(
     click.echo(json.dumps(report, indent=2) if as_json else _table(report))
 
 
+@bench.command("processor")
+@click.option("--events", default=50_000, show_default=True, type=click.IntRange(min=100))
+@click.option(
+    "--workload", type=click.Choice(["burst", "mixed"]), default="mixed", show_default=True
+)
+def processor(events: int, workload: str) -> None:
+    """One processor process against the real broker: events/s and CPU per event."""
+    import secrets
+
+    from credstream.benchmarks import BenchPlan, bench_processor
+    from credstream.devstack import DevStack, DevStackSettings
+    from credstream.devstack._stack import PROJECT_ROOT
+    from processors.catalog import load_catalog
+
+    stack = DevStack(DevStackSettings())
+    plan = BenchPlan(
+        workload=workload,  # type: ignore[arg-type]
+        events=events,
+        baseline_events=0,
+        latency_seconds=0,
+        catalog=load_catalog(PROJECT_ROOT / "deploy" / "catalogs" / "example-u.yaml"),
+        home=stack.settings.home / "bench",
+        passphrase=secrets.token_urlsafe(16),
+    )
+    click.echo(json.dumps(bench_processor(stack, plan), indent=2))
+
+
 def _table(report: dict[str, object]) -> str:
     return "\n".join(f"{key:36} {value}" for key, value in report.items())

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,7 +32,7 @@ class ProcessorSettings(BaseSettings):
     batch_seconds: float = Field(default=0.05, gt=0)
     # Replication of Faust's own topics (the progress changelog).
     replication_factor: int = Field(default=1, ge=1)
-    log_level: str = "warn"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "warning"
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
@@ -81,7 +83,13 @@ def run_processor(settings: ProcessorSettings) -> None:
     )
     server = serve(metrics, settings.metrics, readiness=lambda: None)
     try:
-        worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+        # A number, not a name: mode reads "warn" as level 0 and logs every debug record.
+        level = logging.getLevelNamesMapping()[settings.log_level.upper()]
+        worker = faust.Worker(app, loglevel=level, quiet=True)
+        # aiokafka logs a debug line per record sent: keep its logger at our level even
+        # where a library lowers the root's.
+        for name in ("aiokafka", "faust", "mode", "kafka"):
+            logging.getLogger(name).setLevel(max(level, logging.INFO))
         worker.execute_from_commandline()
     finally:
         feed.stop()

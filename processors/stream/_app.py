@@ -6,8 +6,9 @@
 - Dead-letter topic: ``assessment.completed.v1.dlq`` (undecodable, unauthenticated,
   misrouted events and unknown tenants), with origin headers.
 - State: per-learner progress in a Faust table (RocksDB, changelog-backed).
-- Delivery: at least once. Faust flushes every produced record (awards, dead letters,
-  changelog) before it commits the offsets that produced them; awards carry
+- Delivery: at least once. Faust flushes the producer before it commits offsets, so
+  every produced record (awards, dead letters, the progress changelog) is durable before
+  the offsets of the events that produced it are committed; awards carry
   deterministic credential ids, and the signer's conditional writes make a repeated
   award harmless.
 """
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import faust
+from aiokafka import AIOKafkaProducer
 from faust.streams import Stream
 from faust.tables.table import Table
 from faust.types import EventT
@@ -60,21 +62,10 @@ def build_app(
         **faust_options,
     )
     events = app.topic(source.name, key_serializer="raw", value_serializer="raw")
-    requests = app.topic(topology.requests.name, key_serializer="raw", value_serializer="raw")
     table = cast(Table[bytes, bytes], app.Table(PROGRESS_TABLE, partitions=source.partitions))
     # Progress is stored as the engine's own compact bytes. Faust derives a table's codecs
     # from record types only (else json); set raw before the store is first created.
     table.key_serializer = table.value_serializer = "raw"
-
-    async def send(handled: Handled) -> None:
-        for award in handled.awards:
-            await requests.send(key=award.credential_id.encode(), value=codec.encode(award))
-        if handled.dead_letter is not None:
-            letter = handled.dead_letter
-            await app.producer.send(
-                letter.topic, letter.key, letter.value, partition=None,
-                timestamp=None, headers=letter.headers,
-            )  # fmt: skip
 
     def record(event: EventT[Any]) -> Handled:
         message = event.message
@@ -86,19 +77,47 @@ def build_app(
         key = message.key or b""
         handled = handler.handle(origin, table.get(key))
         if handled.progress is not None:
-            table[key] = handled.progress
+            # The local store only; the changelog record is produced with the batch below.
+            table.data[key] = handled.progress
         return handled
 
     @app.agent(events, concurrency=1)  # higher concurrency loses messages in faust-streaming
     async def process(agent_stream: faust.StreamT[Any]) -> None:
         stream = cast(Stream[Any], agent_stream)  # the concrete stream has take_events
+        changelog = table.changelog_topic.get_topic_name()
         async for batch in stream.take_events(batch_size, within=batch_seconds):
             metrics.batch("processor", len(batch))
             outcomes = _fold(stream, batch, record, metrics)
-            for handled in outcomes:
-                await send(handled)
+            # Faust's own send path costs ~0.4 ms per record here; the aiokafka producer
+            # beneath it ~0.05 ms. Faust flushes that producer before every offset commit,
+            # so these records are durable before the events that caused them are committed.
+            producer = _aiokafka_producer(app)
+            for event, handled in zip(batch, outcomes, strict=True):
+                message = event.message
+                if handled.progress is not None:
+                    await producer.send(
+                        changelog, handled.progress, key=message.key, partition=message.partition
+                    )
+                for award in handled.awards:
+                    await producer.send(
+                        topology.requests.name,
+                        codec.encode(award),
+                        key=award.credential_id.encode(),
+                    )
+                letter = handled.dead_letter
+                if letter is not None:
+                    await producer.send(
+                        letter.topic, letter.value, key=letter.key, headers=letter.headers
+                    )
 
     return app
+
+
+def _aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
+    """The aiokafka producer under Faust's (started with the app, flushed before commits)."""
+    producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
+    assert isinstance(producer, AIOKafkaProducer)
+    return producer
 
 
 def _fold(
