@@ -6,15 +6,16 @@ a child object or a leaf value), then generates a Python function that, given th
 values, writes the canonical N-Quads the reference would: it fills the holes (escaping
 literals as pyld does), labels the blank nodes by RDFC-1.0 and sorts the lines.
 
-Blank-node labelling is RDFC-1.0 restricted to its first step: each blank node's
-first-degree hash (SHA-256 over its sorted quads, itself written ``_:a`` and other blank
-nodes ``_:z``); when all hashes differ, the labels ``_:c14n0``... follow the order of the
-hashes, exactly as in the full algorithm. When two hashes are equal the render function
-returns None and the caller uses the reference (the N-degree step is not reproduced).
+Blank-node labelling follows RDFC-1.0: each blank node's first-degree hash (SHA-256 over
+its sorted quads, itself written ``_:a`` and other blank nodes ``_:z``); when all hashes
+differ, the labels ``_:c14n0``... follow the order of the hashes. Equal hashes come from
+identical objects (two results with the same score): when those are interchangeable,
+their labels follow directly (``tied_labels``); otherwise pyld's own URDNA2015, N-degree
+step included, labels the same quads (``full_rdfc``).
 
-It also returns None where pyld would merge values of one property (equal values, or an
-object that appears twice under one ``id``): JSON-LD keeps one of them, in an order this
-layout does not model.
+The render function returns None where the template proves nothing: a value where an IRI
+goes that is not a safe absolute IRI, or values pyld would merge (equal values of one
+property, an object written twice under one ``id``; JSON-LD keeps one of them).
 """
 
 from __future__ import annotations
