@@ -53,8 +53,9 @@ class SignerSettings(BaseSettings):
 
 
 def run_signer(settings: SignerSettings) -> None:
-    from credstream.observability import Metrics, serve
+    from credstream.observability import Metrics, consumer_lag, serve
     from schemas.codec import Codec
+    from signers.consuming import BatchLoop
     from signers.service import ManifestWriter, S3ManifestIndex, SignerService, SigningPool
     from signers.storage import Boto3Store, WriteOnceStore, pipelined_store
 
@@ -87,11 +88,9 @@ def run_signer(settings: SignerSettings) -> None:
     pool = SigningPool(
         options, settings.keys, settings.suite, settings.processes, settings.canonicalization
     )
+    producer = kafka_producer(settings.kafka, max_request_size=4_194_304)
     service = SignerService(
-        consumer=kafka_consumer(
-            settings.kafka, signer_group(settings.kafka), max_poll_records=settings.max_batch
-        ),
-        producer=kafka_producer(settings.kafka, max_request_size=4_194_304),
+        producer=producer,
         codec=Codec(),
         topology=topology,
         catalog=feed,
@@ -101,15 +100,23 @@ def run_signer(settings: SignerSettings) -> None:
         metrics=metrics,
         public_base_url=settings.public_base_url,
         suite=settings.suite,
+    )
+    group = signer_group(settings.kafka)
+    consumer = kafka_consumer(settings.kafka, group, max_poll_records=settings.max_batch)
+    loop = BatchLoop(
+        consumer,
+        [topology.requests.name],
         max_batch=settings.max_batch,
         linger_ms=settings.linger_ms,
+        periodic=[(5.0, lambda: metrics.set_consumer_lag(group, consumer_lag(consumer)))],
     )
     self_test = SelfTest(feed, tenant_key, options, settings.suite)
     server = serve(metrics, settings.metrics, readiness=self_test)
-    signal.signal(signal.SIGTERM, lambda *_: service.stop())
+    signal.signal(signal.SIGTERM, lambda *_: loop.stop())
     try:
-        service.run()
+        loop.run(service.process)
     finally:
+        producer.close()
         pool.close()
         store.close()
         feed.stop()

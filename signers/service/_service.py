@@ -14,16 +14,13 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import CommitFailedError, KafkaError
-from kafka.structs import OffsetAndMetadata
+from kafka import KafkaProducer
 
 from credstream.errors import InvalidInputError
 from credstream.observability import Metrics
@@ -37,7 +34,7 @@ from signers.service._factory import Signed, SignFailure, SigningPool, SignJob
 from signers.service._manifests import ManifestWriter
 from signers.service._publish import Stored, notification, store_credentials
 from signers.status import allocate_slot
-from signers.storage import Outcome, StoreUnavailableError, WriteOnceStore
+from signers.storage import Outcome, WriteOnceStore
 
 STAGE = "signer"
 log = logging.getLogger("credstream.signer")
@@ -69,7 +66,6 @@ class SignerService:
 
     def __init__(
         self,
-        consumer: KafkaConsumer,
         producer: KafkaProducer,
         codec: Codec,
         topology: Topology,
@@ -80,11 +76,8 @@ class SignerService:
         metrics: Metrics,
         public_base_url: str,
         suite: str,
-        max_batch: int = 500,
-        linger_ms: int = 50,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._consumer = consumer
         self._producer = producer
         self._codec = codec
         self._topology = topology
@@ -95,64 +88,14 @@ class SignerService:
         self._metrics = metrics
         self._public_base_url = public_base_url
         self._suite = suite
-        self._max_batch = max_batch
-        self._linger_ms = linger_ms
         self._clock = clock
-        self._running = True
-
-    def stop(self) -> None:
-        self._running = False
-
-    def run(self) -> None:
-        self._consumer.subscribe([self._topology.requests.name])
-        try:
-            while self._running:
-                records = self._poll_batch()
-                if records:
-                    self._process_until_durable(records)
-        finally:
-            self._consumer.close()  # leave the group now: partitions move without a timeout
-            self._producer.close()
-
-    def _poll_batch(self) -> list[Any]:
-        """Up to max_batch records, waiting at most linger_ms once the first arrives."""
-        records: list[Any] = []
-        deadline = None
-        while len(records) < self._max_batch and self._running:
-            timeout = (
-                1000 if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
-            )
-            polled = self._consumer.poll(
-                timeout_ms=timeout, max_records=self._max_batch - len(records)
-            )
-            for batch in polled.values():
-                records.extend(batch)
-            if records and deadline is None:
-                deadline = time.monotonic() + self._linger_ms / 1000
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-            if not records and not polled:
-                break
-        return records
-
-    def _process_until_durable(self, records: list[Any]) -> None:
-        delay = 0.5
-        while True:
-            try:
-                self.process(records)
-                return
-            except StoreUnavailableError as error:
-                # Back-pressure: hold the batch, keep the group membership alive, retry.
-                log.warning("object store unavailable, pausing: %s", error)
-                assigned = self._consumer.assignment()
-                self._consumer.pause(*assigned)
-                self._consumer.poll(timeout_ms=0)
-                time.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                self._consumer.resume(*assigned)
 
     def process(self, records: list[Any]) -> BatchReport:
-        """Sign, store, announce and commit one batch of consumed records."""
+        """Sign, store and announce one batch; the caller commits when this returns.
+
+        Raises StoreUnavailableError while the store is down: the batch is held and
+        retried (``signers.consuming.BatchLoop``), never skipped.
+        """
         report = BatchReport(requests=len(records))
         dead: list[DeadLetterRecord] = []
         self._metrics.batch(STAGE, len(records))
@@ -183,7 +126,6 @@ class SignerService:
                 for i, r in announce
             ]
         )
-        self._commit(records)
         return report
 
     def _decode(
@@ -268,17 +210,3 @@ class SignerService:
             origin.topic, origin.partition, origin.offset, reason, message,
         )  # fmt: skip
         return dead_letter_record(self._codec, origin, STAGE, reason, message, self._clock())
-
-    def _commit(self, records: list[Any]) -> None:
-        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
-        for record in records:
-            partition = TopicPartition(record.topic, record.partition)
-            current = offsets.get(partition)
-            if current is None or record.offset + 1 > current.offset:
-                offsets[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
-        try:
-            self._consumer.commit(offsets)
-        except (CommitFailedError, KafkaError) as error:
-            # A rebalance took the partitions: the new owner re-reads this batch, and the
-            # conditional writes make that harmless.
-            log.warning("commit refused after a rebalance; the batch will be re-read: %s", error)

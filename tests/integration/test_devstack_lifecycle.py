@@ -28,9 +28,9 @@ def test_up_is_idempotent_and_down_stops_everything(tmp_path: Path, stack: DevSt
     settings = DevStackSettings(
         home=tmp_path / "stack",
         cache=stack.settings.cache,
-        kafka_port=39092,
-        controller_port=39192,
-        s3_port=37070,
+        kafka_port=28092,
+        controller_port=28192,
+        s3_port=28070,
         kafka_heap="256m",
     )
     private = DevStack(settings)
