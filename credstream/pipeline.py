@@ -127,12 +127,27 @@ class Worker:
     """A ``credstream NAME`` process of a pipeline."""
 
     def __init__(
-        self, pipeline: LocalPipeline, name: str, log: Path | None = None, **env: str
+        self,
+        pipeline: LocalPipeline,
+        name: str,
+        log: Path | None = None,
+        niceness: int = 0,
+        **env: str,
     ) -> None:
         self.name = name
         output = log.open("ab") if log is not None else None
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "credstream", name, "--log-level", "warning"],
+            [
+                "nice",
+                "-n",
+                str(niceness),
+                sys.executable,
+                "-m",
+                "credstream",
+                name,
+                "--log-level",
+                "warning",
+            ],
             env=pipeline.env(**env),
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
@@ -196,6 +211,11 @@ def tree_cpu_seconds(root: int) -> float:
     return total / ticks
 
 
+# Off the critical path: on a shared host the renderer only gets CPU the issuing stages
+# leave (it may lag under a burst; it never delays issuance).
+NICENESS = {"renderer": 15}
+
+
 @contextlib.contextmanager
 def running(
     pipeline: LocalPipeline, names: Sequence[str], logs: Path | None = None, **env: str
@@ -204,7 +224,7 @@ def running(
     try:
         for name in names:
             log = logs / f"{name}.log" if logs is not None else None
-            workers[name] = Worker(pipeline, name, log, **env)
+            workers[name] = Worker(pipeline, name, log, NICENESS.get(name, 0), **env)
         yield workers
     finally:
         for worker in workers.values():

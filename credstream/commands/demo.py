@@ -48,7 +48,7 @@ def _passphrase(home: Path) -> str:
 def demo(events: int, learners: int, rate: float, catalog_path: Path) -> None:
     """Publish a catalog, start every worker, send synthetic events, watch credentials issue."""
     from credstream.e2e import Sample, expected_awards, run
-    from credstream.pipeline import LocalPipeline, catalog_courses, prepare
+    from credstream.pipeline import WORKERS, LocalPipeline, catalog_courses, prepare
     from credstream.settings import KafkaSettings, S3Settings
     from processors.catalog import load_catalog
     from producers import Workload, generate
@@ -98,7 +98,7 @@ def demo(events: int, learners: int, rate: float, catalog_path: Path) -> None:
         pipeline,
         history,
         expected,
-        ("processor", "signer"),
+        WORKERS,
         rate=rate,
         backlog=False,
         on_sample=show,
@@ -150,4 +150,7 @@ def _summary(
     base = f"{pipeline.store.endpoint_url}/{pipeline.store.bucket}"
     click.echo(f"\nobjects:  {base}/{pipeline.tenant}/credentials/  (and manifests/, badges/)")
     click.echo(f"did.json: {base}/{did_key}")
-    click.echo("metrics:  http://127.0.0.1:9401/metrics (processor), :9402 (signer)")
+    click.echo(
+        "metrics:  http://127.0.0.1:9401/metrics (processor), :9402 (signer), "
+        ":9403 (renderer), :9404 (status updater)"
+    )
