@@ -22,6 +22,9 @@ VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_V3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 CONTEXTS = (VC_V2_CONTEXT, OB_V3_CONTEXT)
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+$")
+# pyld writes these raw in canonical N-Quads while RDFC-1.0 escapes them: a proof over
+# such text would not verify in other verifiers, so such a credential is refused.
+_UNPORTABLE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 
 
@@ -188,7 +191,10 @@ def build_credential(
 
 def credential_problems(credential: dict[str, Any]) -> list[str]:
     """The Open Badges 3.0 / VC 2.0 schema rules a credential breaks (empty when none)."""
-    problems: list[str] = []
+    problems: list[str] = [
+        f"{path}: contains a control character that canonicalizes differently across verifiers"
+        for path in _control_character_paths(credential, "")
+    ]
 
     def iri(path: str, value: Any) -> None:
         if not isinstance(value, str) or not _ABSOLUTE_IRI.match(value):
@@ -244,3 +250,17 @@ def credential_problems(credential: dict[str, Any]) -> list[str]:
     if image is not None:
         iri("credentialSubject.achievement.image.id", image.get("id"))
     return problems
+
+
+def _control_character_paths(value: Any, path: str) -> list[str]:
+    if isinstance(value, str):
+        return [path or "(document)"] if _UNPORTABLE_CONTROL.search(value) else []
+    if isinstance(value, dict):
+        return [
+            p
+            for k, v in value.items()
+            for p in _control_character_paths(v, f"{path}.{k}".lstrip("."))
+        ]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _control_character_paths(v, f"{path}[{i}]")]
+    return []

@@ -112,3 +112,13 @@ def test_problems_name_the_field() -> None:
     problems = credential_problems(credential)
     assert "validUntil: must be after validFrom" in problems
     assert any("identityHash: must be sha256$" in p for p in problems)
+
+
+def test_control_characters_that_canonicalize_differently_are_refused() -> None:
+    noisy = ACHIEVEMENT.model_copy(update={"description": "bell\x07 and form feed\x0c"})
+    with pytest.raises(
+        InvalidCredentialError, match=r"achievement\.description: contains a control"
+    ):
+        build_credential(_request(), noisy, ISSUER, OPTIONS, allocate_slot("p0", 0))
+    fine = ACHIEVEMENT.model_copy(update={"description": "tabs\tand\nnew lines are portable"})
+    assert build_credential(_request(), fine, ISSUER, OPTIONS, allocate_slot("p0", 0))
