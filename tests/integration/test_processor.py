@@ -19,14 +19,14 @@ from tests.integration.workers import (
     synthetic_events,
 )
 
-EVENTS = 4000
+EVENTS = 20_000
 
 
 def test_processor_awards_exactly_what_the_oracle_computes(
     kafka: KafkaSettings, store: S3Settings, tmp_path: Path
 ) -> None:
     pipeline = new_pipeline(kafka, store, tmp_path)
-    events = synthetic_events(pipeline, EVENTS, learners=150)
+    events = synthetic_events(pipeline, EVENTS, learners=1500)
     expected = [
         award
         for award in replay([e.model_dump_json() for e in events], Catalog([pipeline.catalog]))
