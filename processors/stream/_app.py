@@ -6,24 +6,33 @@
 - Dead-letter topic: ``assessment.completed.v1.dlq`` (undecodable, unauthenticated,
   misrouted events and unknown tenants), with origin headers.
 - State: per-learner progress in a Faust table (RocksDB, changelog-backed).
-- Delivery: at least once. Faust flushes the producer before it commits offsets, so
-  every produced record (awards, dead letters, the progress changelog) is durable before
-  the offsets of the events that produced it are committed; awards carry
-  deterministic credential ids, and the signer's conditional writes make a repeated
-  award harmless.
+- Delivery: at least once. Per batch, the awards and dead letters are acknowledged
+  first, then the progress changelog, then the local store is written; offsets are
+  committed after that (Faust flushes before it commits). A crash anywhere re-reads the
+  events from progress that does not include them, so an award can be requested twice,
+  never lost; awards carry deterministic credential ids, and the signer's conditional
+  writes make a repeated award harmless.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+import logging
+import os
+import weakref
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import partial
 from typing import Any, cast
 
 import faust
 from aiokafka import AIOKafkaProducer
 from faust.streams import Stream
+from faust.streams import _current_event as _CURRENT_EVENT
 from faust.tables.table import Table
 from faust.types import EventT
 
+from credstream.errors import CredstreamError
 from credstream.observability import Metrics
 from processors.stream._handler import EventHandler, Handled
 from schemas.codec import Codec
@@ -31,6 +40,7 @@ from schemas.dead_letters import Origin
 from schemas.topics import Topology
 
 PROGRESS_TABLE = "credstream-progress"
+log = logging.getLogger("credstream.processor")
 
 
 def build_app(
@@ -62,12 +72,15 @@ def build_app(
         **faust_options,
     )
     events = app.topic(source.name, key_serializer="raw", value_serializer="raw")
-    table = cast(Table[bytes, bytes], app.Table(PROGRESS_TABLE, partitions=source.partitions))
-    # Progress is stored as the engine's own compact bytes. Faust derives a table's codecs
-    # from record types only (else json); set raw before the store is first created.
-    table.key_serializer = table.value_serializer = "raw"
+    # Progress is stored as the engine's own compact bytes: bytes types make Faust use raw
+    # codecs for the table AND its changelog topic (created with the table), so recovery
+    # reads back what was written.
+    table = cast(
+        Table[bytes, bytes],
+        app.Table(PROGRESS_TABLE, partitions=source.partitions, key_type=bytes, value_type=bytes),
+    )
 
-    def record(event: EventT[Any]) -> Handled:
+    def record(event: EventT[Any], pending: dict[bytes, tuple[EventT[Any], bytes]]) -> Handled:
         message = event.message
         headers = message.headers or []
         origin = Origin(
@@ -75,42 +88,96 @@ def build_app(
             list(headers.items()) if isinstance(headers, Mapping) else list(headers),
         )  # fmt: skip
         key = message.key or b""
-        handled = handler.handle(origin, table.get(key))
+        # Progress changed earlier in this batch is not in the table yet (see below).
+        earlier = pending.get(key)
+        handled = handler.handle(origin, earlier[1] if earlier else table.get(key))
         if handled.progress is not None:
-            # The local store only; the changelog record is produced with the batch below.
-            table.data[key] = handled.progress
+            pending[key] = (event, handled.progress)
         return handled
+
+    async def handle(batch: Sequence[EventT[Any]]) -> None:
+        metrics.batch("processor", len(batch))
+        pending: dict[bytes, tuple[EventT[Any], bytes]] = {}
+        outcomes = _fold(batch, partial(record, pending=pending), metrics)
+        # Faust's own send path costs ~0.4 ms per record here; the aiokafka producer
+        # beneath it ~0.05 ms.
+        producer = _aiokafka_producer(app)
+        # Outputs before state. The awards and dead letters the batch caused are durable
+        # first; then the progress that records them (changelog, then the local store). A
+        # crash before the progress is saved reads the events again from the old progress
+        # and requests the same awards again (the signer absorbs repeats); saving progress
+        # first would turn a crash into lost awards, since the re-read events would then
+        # look like duplicates.
+        sent = []
+        for handled in outcomes:
+            for award in handled.awards:
+                sent.append(
+                    await producer.send(
+                        topology.requests.name, codec.encode(award),
+                        key=award.credential_id.encode(),
+                    )
+                )  # fmt: skip
+            letter = handled.dead_letter
+            if letter is not None:
+                sent.append(
+                    await producer.send(
+                        letter.topic, letter.value, key=letter.key, headers=letter.headers
+                    )
+                )
+        await _delivered(producer, sent)
+        saved = [
+            await producer.send(
+                changelog, progress, key=event.message.key, partition=event.message.partition
+            )
+            for event, progress in pending.values()
+        ]
+        await _delivered(producer, saved)
+        for key, (event, progress) in pending.items():
+            with _current(event):  # the local store's partition is the event's
+                table.data[key] = progress
+
+    changelog = table.changelog_topic.get_topic_name()
 
     @app.agent(events, concurrency=1)  # higher concurrency loses messages in faust-streaming
     async def process(agent_stream: faust.StreamT[Any]) -> None:
         stream = cast(Stream[Any], agent_stream)  # the concrete stream has take_events
-        changelog = table.changelog_topic.get_topic_name()
         async for batch in stream.take_events(batch_size, within=batch_seconds):
-            metrics.batch("processor", len(batch))
-            outcomes = _fold(stream, batch, record, metrics)
-            # Faust's own send path costs ~0.4 ms per record here; the aiokafka producer
-            # beneath it ~0.05 ms. Faust flushes that producer before every offset commit,
-            # so these records are durable before the events that caused them are committed.
-            producer = _aiokafka_producer(app)
-            for event, handled in zip(batch, outcomes, strict=True):
-                message = event.message
-                if handled.progress is not None:
-                    await producer.send(
-                        changelog, handled.progress, key=message.key, partition=message.partition
-                    )
-                for award in handled.awards:
-                    await producer.send(
-                        topology.requests.name,
-                        codec.encode(award),
-                        key=award.credential_id.encode(),
-                    )
-                letter = handled.dead_letter
-                if letter is not None:
-                    await producer.send(
-                        letter.topic, letter.value, key=letter.key, headers=letter.headers
-                    )
+            # take_events acks a batch once control returns to it, by an exception or a
+            # cancellation too, and Faust commits acked offsets (also on its way out). So a
+            # batch is finished whole, or the process ends before anything is committed.
+            work = asyncio.ensure_future(_or_exit(handle(batch)))
+            try:
+                await asyncio.shield(work)
+            except asyncio.CancelledError:
+                await work  # a stopping worker finishes its batch first
+                raise
 
     return app
+
+
+async def _or_exit(batch: Coroutine[Any, Any, None]) -> None:
+    try:
+        await batch
+    except Exception:
+        # Not committed, not to be: the events are read again after the restart.
+        log.critical("processing a batch failed; exiting without committing", exc_info=True)
+        os._exit(70)  # EX_SOFTWARE; a normal exit would commit the batch (see above)
+
+
+class DeliveryFailedError(CredstreamError):
+    """A record the processor produced was not acknowledged: its events must be read again,
+    so the worker stops (its offsets were not committed) and is restarted."""
+
+
+async def _delivered(producer: AIOKafkaProducer, sent: Sequence[asyncio.Future[Any]]) -> None:
+    """Wait until every record in ``sent`` is acknowledged (acks=all); raise if one failed."""
+    if not sent:
+        return
+    await producer.flush()
+    failed = [f for f in sent if f.cancelled() or f.exception() is not None]
+    if failed:
+        first = "cancelled" if failed[0].cancelled() else repr(failed[0].exception())
+        raise DeliveryFailedError(f"{len(failed)} produced records failed: {first}")
 
 
 def _aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
@@ -120,8 +187,25 @@ def _aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
     return producer
 
 
+@contextmanager
+def _current(event: EventT[Any]) -> Iterator[None]:
+    """Make ``event`` Faust's current event for table access, in this task only.
+
+    Faust's stores find a key's partition through the current-event context variable;
+    set only that. The stream's ``current_event`` attribute belongs to ``take_events``,
+    whose background task reads it to pair each buffered value with its event: setting
+    it from the agent (``Stream._set_current_event``) while a value waits to be buffered
+    pairs that value with an event of the previous batch, which is then processed twice
+    and the right one never (events were lost without a crash).
+    """
+    token = _CURRENT_EVENT.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _CURRENT_EVENT.reset(token)
+
+
 def _fold(
-    stream: Stream[Any],
     batch: Sequence[EventT[Any]],
     record: Callable[[EventT[Any]], Handled],
     metrics: Metrics,
@@ -129,10 +213,8 @@ def _fold(
     results = []
     with metrics.evaluating():
         for event in batch:
-            # Table writes go to the changelog partition of the "current event"; inside a
-            # batch Faust's notion of it is the last event, so set it for each one.
-            stream._set_current_event(event)
-            handled = record(event)
+            with _current(event):  # the table reads the event's partition
+                handled = record(event)
             metrics.consumed(handled.tenant, handled.outcome)  # type: ignore[arg-type]
             if handled.reason is not None:
                 metrics.dead_lettered("processor", handled.reason)

@@ -1,0 +1,53 @@
+"""A processor that loses its local state rebuilds learners' progress from the changelog."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from credstream.e2e import expected_awards
+from credstream.pipeline import read_all, running, wait_until
+from credstream.roots.processor import APP_ID
+from credstream.settings import KafkaSettings, S3Settings
+from schemas.codec import Codec
+from schemas.models import CredentialRequested
+from tests.integration.workers import (
+    committed_everything,
+    new_pipeline,
+    produce_events,
+    synthetic_events,
+)
+
+
+def test_progress_survives_a_new_processor_without_local_state(
+    kafka: KafkaSettings, store: S3Settings, tmp_path: Path
+) -> None:
+    pipeline = new_pipeline(kafka, store, tmp_path)
+    events = synthetic_events(pipeline, 3000, learners=120)
+    expected = expected_awards(pipeline, events)
+    group = f"{pipeline.kafka.topic_prefix}{APP_ID}"
+    source = pipeline.topology.assessments.name
+    data_dir = tmp_path / "processor-state"
+    env = {"CREDSTREAM_PROCESSOR_DATA_DIR": str(data_dir)}
+
+    for half in (events[:1500], events[1500:]):
+        produce_events(pipeline, half)
+        with running(pipeline, ["processor"], **env) as workers:
+            wait_until(
+                lambda: committed_everything(pipeline.kafka, group, source),
+                seconds=180,
+                what="the processor to commit every event",
+                alive=list(workers.values()),
+            )
+        # A new pod: nothing local, so the second half is evaluated on restored progress.
+        shutil.rmtree(data_dir)
+
+    codec = Codec()
+    requests = [
+        codec.decode_as(r.value, CredentialRequested)
+        for r in read_all(pipeline.kafka, pipeline.topology.requests.name, len(expected))
+    ]
+    # Awards completed in the second half by results from the first: exactly the oracle's.
+    assert sorted((r.credential_id, r.awarded_at) for r in requests) == sorted(
+        (a.credential_id, a.awarded_at) for a in expected
+    )

@@ -1,0 +1,85 @@
+"""The processor's Faust app: codecs of its state, table access, delivery checks."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faust
+import pytest
+
+from credstream.observability import Metrics
+from processors.catalog import Catalog
+from processors.stream import EventHandler, build_app
+from processors.stream._app import DeliveryFailedError, _current, _delivered
+from schemas.codec import Codec
+from schemas.topics import Topology
+
+
+def _app(tmp_path: Path) -> faust.App:
+    codec = Codec()
+    handler = EventHandler(codec, Catalog, {}, lambda: datetime.now(UTC))
+    metrics = Metrics("processor", process_collectors=False)
+    return build_app(
+        "unit-app", "kafka://127.0.0.1:1", "memory://", str(tmp_path), Topology("unit."),
+        handler, codec, metrics,
+    )  # fmt: skip
+
+
+def test_progress_and_its_changelog_use_raw_codecs(tmp_path: Path) -> None:
+    # Regression: the changelog topic was created with json codecs before the table's were
+    # set to raw, so recovery could not read back a single progress record.
+    (table,) = _app(tmp_path).tables.values()
+    changelog = table.changelog_topic
+    assert (table.key_serializer, table.value_serializer) == ("raw", "raw")
+    assert (changelog.key_serializer, changelog.value_serializer) == ("raw", "raw")
+
+
+def test_current_event_is_set_for_table_access_only(tmp_path: Path) -> None:
+    # Regression: setting the stream's current_event from the agent paired a value that
+    # take_events was buffering with another event: one event twice, one never.
+    app = _app(tmp_path)
+    stream: Any = app.stream(app.channel())
+    buffered = object()
+    stream.current_event = buffered
+    event: Any = type("Event", (), {})()
+
+    with _current(event):
+        assert faust.current_event() is event
+    assert faust.current_event() is None
+    assert stream.current_event is buffered
+
+
+class _Producer:
+    def __init__(self) -> None:
+        self.flushed = 0
+
+    async def flush(self) -> None:
+        self.flushed += 1
+
+
+def _futures(*errors: Exception | None) -> list[asyncio.Future[Any]]:
+    futures: list[asyncio.Future[Any]] = []
+    for error in errors:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if error is None:
+            future.set_result("metadata")
+        else:
+            future.set_exception(error)
+        futures.append(future)
+    return futures
+
+
+def test_delivery_waits_for_the_flush_and_reports_a_failed_record() -> None:
+    async def scenario() -> None:
+        producer: Any = _Producer()
+        await _delivered(producer, _futures(None, None))
+        assert producer.flushed == 1
+        with pytest.raises(DeliveryFailedError, match=r"1 produced records failed.*too large"):
+            await _delivered(producer, _futures(None, ValueError("record too large")))
+        await _delivered(producer, [])  # nothing sent: nothing to wait for
+        assert producer.flushed == 2
+
+    asyncio.run(scenario())
