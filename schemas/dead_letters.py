@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from schemas.codec import Codec
 from schemas.models import DeadLetter, Header
@@ -36,6 +37,14 @@ class Origin:
     key: bytes | None
     value: bytes | None
     headers: Sequence[tuple[str, bytes | None]]
+
+    @classmethod
+    def of(cls, record: Any) -> Origin:
+        """The origin of a consumed kafka-python ``ConsumerRecord``."""
+        return cls(
+            record.topic, record.partition, record.offset, record.key, record.value,
+            list(record.headers or []),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,10 +146,7 @@ class Renderer:
         jobs: list[_Job] = []
         seen: set[tuple[str, str]] = set()
         for record in records:
-            origin = Origin(
-                record.topic, record.partition, record.offset, record.key, record.value,
-                list(record.headers or []),
-            )  # fmt: skip
+            origin = Origin.of(record)
             try:
                 issued = self._codec.decode_as(record.value or b"", CredentialIssued)
             except InvalidInputError as error:

@@ -133,10 +133,7 @@ class SignerService:
     ) -> list[tuple[_Pending, SignJob]]:
         jobs = []
         for record in records:
-            origin = Origin(
-                record.topic, record.partition, record.offset, record.key, record.value,
-                list(record.headers or []),
-            )  # fmt: skip
+            origin = Origin.of(record)
             try:
                 request = self._codec.decode_as(record.value or b"", CredentialRequested)
                 achievement, issuer = self._catalog.achievement(

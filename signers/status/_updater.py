@@ -349,10 +349,7 @@ class StatusUpdater:
     def _resolve(self, records: Sequence[Any], report: UpdateReport) -> list[Change]:
         decoded: list[tuple[Origin, CredentialStatusChange]] = []
         for record in records:
-            origin = Origin(
-                record.topic, record.partition, record.offset, record.key, record.value,
-                list(record.headers or []),
-            )  # fmt: skip
+            origin = Origin.of(record)
             try:
                 change = self._codec.decode_as(record.value or b"", CredentialStatusChange)
             except InvalidInputError as error:
