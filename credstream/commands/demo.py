@@ -41,7 +41,7 @@ def _passphrase(home: Path) -> str:
 @click.option("--events", default=20_000, show_default=True, type=click.IntRange(min=1))
 @click.option("--learners", default=2_000, show_default=True, type=click.IntRange(min=1))
 @click.option(
-    "--rate", default=1000.0, show_default=True, help="Events/s sent (0: as fast as possible)."
+    "--rate", default=500.0, show_default=True, help="Events/s sent (0: as fast as possible)."
 )
 @click.option("--catalog", "catalog_path", type=click.Path(exists=True, path_type=Path),
               default=SAMPLE_CATALOG, show_default=True)  # fmt: skip
