@@ -74,10 +74,18 @@ def convert_file(path: Path, format: str, context: AdapterContext) -> Conversion
 def _inputs(data: str, format: str, context: AdapterContext) -> Iterator[tuple[str, Any, Convert]]:
     if format == "csv":
         reader = csv.DictReader(io.StringIO(data))
-        for row in reader:
+        rows = iter(reader)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except csv.Error as error:  # the rest cannot be read reliably: say where it broke
+                broken = FieldError([("(file)", f"not valid CSV: {error}")])
+                yield f"line {reader.line_num}", broken, _row(context)
+                return
             extra = FieldError([("(row)", "more values than header columns")])
             yield f"line {reader.line_num}", extra if None in row else row, _row(context)
-        return
     documents = list(json_documents(data))
     if format == "caliper":
         located = []

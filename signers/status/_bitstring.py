@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import base64
 import gzip
+import zlib
 from dataclasses import dataclass
 
 from credstream.errors import InvalidInputError
 
 LIST_SIZE = 131_072  # entries per list: the specification's minimum, for herd privacy
+# The largest list a verifier decodes (128 Mi entries): far above any list we publish.
+MAX_DECODED_BYTES = 16 * 1024 * 1024
 PURPOSES = ("revocation", "suspension")
 # An odd multiplier is a bijection on [0, 2**17): consecutive allocations land far apart
 # in the list, so neighbours in a list say nothing about issuance order.
@@ -87,13 +90,20 @@ class Bitstring:
         return "u" + base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
 
     @classmethod
-    def decode(cls, encoded: str) -> Bitstring:
-        if not encoded.startswith("u"):
+    def decode(cls, encoded: object) -> Bitstring:
+        """The list a published ``encodedList`` holds (any value: it comes from outside)."""
+        if not isinstance(encoded, str) or not encoded.startswith("u"):
             raise StatusListError("encodedList must be multibase base64url (start with 'u')")
         body = encoded[1:]
         try:
             packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            bits = gzip.decompress(packed)
-        except (ValueError, OSError, EOFError) as error:
+            # Bounded: a few hostile bytes must not inflate to gigabytes in a verifier.
+            inflater = zlib.decompressobj(wbits=31)  # the gzip container
+            bits = inflater.decompress(packed, MAX_DECODED_BYTES)
+            if inflater.unconsumed_tail:
+                raise StatusListError(f"encodedList holds more than {MAX_DECODED_BYTES} bytes")
+            if not inflater.eof:
+                raise StatusListError("encodedList does not decode: truncated gzip data")
+        except (ValueError, zlib.error) as error:
             raise StatusListError(f"encodedList does not decode: {error}") from None
         return cls(len(bits) * 8, bits)

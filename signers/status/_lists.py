@@ -56,13 +56,20 @@ def status_list_credential(
     }
 
 
-def read_status(list_credential: dict[str, Any], entry: dict[str, Any]) -> bool:
+def read_status(list_credential: Any, entry: Any) -> bool:
     """Whether the entry's bit is set in the list credential (True: revoked/suspended)."""
-    subject = list_credential.get("credentialSubject", {})
+    # Both come from outside (a fetched list, a presented credential): check their shape.
+    subject = (
+        list_credential.get("credentialSubject") if isinstance(list_credential, dict) else None
+    )
+    if not isinstance(subject, dict):
+        raise StatusListError("the status list credential has no credentialSubject object")
+    if not isinstance(entry, dict):
+        raise StatusListError("a credentialStatus entry must be an object")
     if subject.get("statusPurpose") != entry.get("statusPurpose"):
         raise StatusListError("the list's statusPurpose differs from the entry's")
     try:
         index = int(entry["statusListIndex"])
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):
         raise StatusListError("statusListIndex must be an integer string") from None
     return Bitstring.decode(subject.get("encodedList", "")).get(index)
