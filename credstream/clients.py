@@ -14,7 +14,7 @@ from botocore.config import Config
 from kafka import KafkaConsumer, KafkaProducer
 
 from credstream.settings import KafkaSettings, S3Settings
-from schemas.topics import Topic
+from schemas.topics import DEAD_LETTER_MAX_BYTES, Topic
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -27,6 +27,8 @@ def kafka_producer(settings: KafkaSettings, **overrides: Any) -> KafkaProducer:
         "enable_idempotence": True,
         "linger_ms": 5,
         "compression_type": "gzip",
+        # Room for a dead letter: the refused record whole, plus its envelope.
+        "max_request_size": DEAD_LETTER_MAX_BYTES,
         **settings.client_options(),
     }
     options.update(overrides)

@@ -22,6 +22,9 @@ from pydantic import BaseModel, ValidationError
 from credstream.errors import ConfigurationError, InvalidInputError
 from schemas._contracts import Contract, Revision, load_contracts, revision
 
+# No contract's record comes near this (events and requests are a few KB): anything
+# larger is refused before it is parsed, so a huge record cannot tie up a stage.
+MAX_RECORD_BYTES = 1_048_576
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 CONFLUENT_MAGIC = b"\x00"
 _SINGLE_OBJECT_HEADER = len(SINGLE_OBJECT_MAGIC) + 8
@@ -41,6 +44,10 @@ class UnknownSchemaError(CodecError):
 
 class DecodeError(CodecError):
     """The bytes do not decode with their schema, or the record breaks the model's rules."""
+
+
+class RecordTooLargeError(DecodeError):
+    """The bytes are larger than the codec accepts (``MAX_RECORD_BYTES`` by default)."""
 
 
 class EncodeError(CodecError):
@@ -95,13 +102,19 @@ class Codec:
 
     Without ``registry`` it writes single-object encoding; with one, the Confluent wire
     format. It reads both either way (a registry is needed for Confluent-framed bytes).
+    It refuses to decode more than ``max_record_bytes`` (None: no limit, for tools that
+    read dead letters, whose envelopes hold whatever was refused).
     """
 
     def __init__(
-        self, contracts: tuple[Contract, ...] | None = None, registry: SchemaIds | None = None
+        self,
+        contracts: tuple[Contract, ...] | None = None,
+        registry: SchemaIds | None = None,
+        max_record_bytes: int | None = MAX_RECORD_BYTES,
     ) -> None:
         self._contracts = contracts if contracts is not None else load_contracts()
         self._registry = registry
+        self._max_record_bytes = max_record_bytes
         self._by_name = {c.name: c for c in self._contracts}
         self._by_model = {c.model: c for c in self._contracts}
         self._by_full_name = {c.full_name: c for c in self._contracts}
@@ -175,6 +188,10 @@ class Codec:
 
     def decode_dict(self, data: bytes) -> Decoded[dict[str, Any]]:
         """Decode to a plain dict (the hot path: no model validation)."""
+        if isinstance(data, bytes | bytearray) and self._over_limit(data):
+            raise RecordTooLargeError(
+                f"record of {len(data)} bytes: larger than {self._max_record_bytes} bytes"
+            )
         contract, writer, offset = self._writer_of(data)
         reader = None if writer is contract.current else contract.current.parsed
         buffer = io.BytesIO(data)
@@ -195,6 +212,9 @@ class Codec:
         if not isinstance(record, dict):
             raise DecodeError(f"{contract.name}: not a record")
         return Decoded(contract, writer, record)
+
+    def _over_limit(self, data: bytes | bytearray) -> bool:
+        return self._max_record_bytes is not None and len(data) > self._max_record_bytes
 
     def writer_fingerprint(self, data: bytes) -> bytes:
         """The CRC-64-AVRO fingerprint of the schema that wrote ``data`` (what engines sign)."""

@@ -2,6 +2,7 @@
 
 from schemas._codec import (
     CONFLUENT_MAGIC,
+    MAX_RECORD_BYTES,
     SINGLE_OBJECT_MAGIC,
     Codec,
     CodecError,
@@ -9,6 +10,7 @@ from schemas._codec import (
     DecodeError,
     EncodeError,
     Framing,
+    RecordTooLargeError,
     SchemaIds,
     StaticSchemaIds,
     UnknownSchemaError,
@@ -16,6 +18,7 @@ from schemas._codec import (
 
 __all__ = [
     "CONFLUENT_MAGIC",
+    "MAX_RECORD_BYTES",
     "SINGLE_OBJECT_MAGIC",
     "Codec",
     "CodecError",
@@ -23,6 +26,7 @@ __all__ = [
     "Decoded",
     "EncodeError",
     "Framing",
+    "RecordTooLargeError",
     "SchemaIds",
     "StaticSchemaIds",
     "UnknownSchemaError",

@@ -21,9 +21,19 @@ ACHIEVEMENT_CATALOG = Topic(
 )
 
 
+# A dead letter holds the refused record whole plus its envelope: its topic takes larger
+# records than the brokers' default (1 MB), or a record near that size could never be
+# dead-lettered and would block its partition.
+DEAD_LETTER_MAX_BYTES = 4_194_304
+
+
 def dead_letter(topic: Topic) -> Topic:
     """The dead-letter topic of the stage that consumes ``topic``."""
-    return Topic(f"{topic.name}.dlq", partitions=1)
+    return Topic(
+        f"{topic.name}.dlq",
+        partitions=1,
+        config={"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)},
+    )
 
 
 ALL_TOPICS: tuple[Topic, ...] = (

@@ -30,8 +30,9 @@ class ProcessorSettings(BaseSettings):
     engines_dir: Path = DEFAULT_DIRECTORY
     batch_size: int = Field(default=500, ge=1, le=10_000)
     batch_seconds: float = Field(default=0.05, gt=0)
-    # Replication of Faust's own topics (the progress changelog).
-    replication_factor: int = Field(default=1, ge=1)
+    # Replication of the progress changelog; None: the cluster's default replication
+    # factor, like every other topic (a changelog on one broker would lose progress with it).
+    replication_factor: int | None = Field(default=None, ge=1)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "warning"
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
@@ -40,11 +41,11 @@ class ProcessorSettings(BaseSettings):
 def run_processor(settings: ProcessorSettings) -> None:
     import faust
 
-    from credstream.clients import kafka_consumer
+    from credstream.clients import ensure_topics, kafka_consumer
     from credstream.observability import Metrics, serve
     from processors.catalog import Catalog, TenantCatalog
     from processors.catalog_feed import CatalogFeed
-    from processors.stream import EventHandler, build_app
+    from processors.stream import EventHandler, build_app, progress_changelog
     from producers import EngineRegistry
     from schemas.codec import Codec
 
@@ -68,8 +69,13 @@ def run_processor(settings: ProcessorSettings) -> None:
         lambda: datetime.now(UTC),
     )
     broker = ";".join(f"kafka://{s}" for s in settings.kafka.bootstrap_servers.split(","))
+    app_id = f"{settings.kafka.topic_prefix}{APP_ID}"
+    # Faust creates only what is missing: the changelog exists, replicated as configured.
+    ensure_topics(
+        settings.kafka, [progress_changelog(app_id, topology)], settings.replication_factor
+    )
     app = build_app(
-        f"{settings.kafka.topic_prefix}{APP_ID}",
+        app_id,
         broker,
         settings.store,
         str(settings.data_dir),
@@ -79,7 +85,7 @@ def run_processor(settings: ProcessorSettings) -> None:
         metrics,
         batch_size=settings.batch_size,
         batch_seconds=settings.batch_seconds,
-        topic_replication_factor=settings.replication_factor,
+        topic_replication_factor=settings.replication_factor or 1,
     )
     server = serve(metrics, settings.metrics, readiness=lambda: None)
     try:

@@ -1,6 +1,6 @@
 """The processor stage: assessment events in, credential requests out (Faust)."""
 
-from processors.stream._app import PROGRESS_TABLE, build_app
+from processors.stream._app import PROGRESS_TABLE, build_app, progress_changelog
 from processors.stream._handler import (
     STAGE,
     EventHandler,
@@ -16,5 +16,6 @@ __all__ = [
     "Handled",
     "MisroutedEventError",
     "build_app",
+    "progress_changelog",
     "progress_key",
 ]

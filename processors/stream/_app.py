@@ -37,10 +37,21 @@ from credstream.observability import Metrics
 from processors.stream._handler import EventHandler, Handled
 from schemas.codec import Codec
 from schemas.dead_letters import Origin
-from schemas.topics import Topology
+from schemas.topics import DEAD_LETTER_MAX_BYTES, Topic, Topology
 
 PROGRESS_TABLE = "credstream-progress"
 log = logging.getLogger("credstream.processor")
+
+
+def progress_changelog(app_id: str, topology: Topology) -> Topic:
+    """The progress table's changelog topic, as Faust names and uses it. The processor
+    creates it before Faust starts, so that it is replicated like every other topic (the
+    cluster's default) rather than with Faust's own setting."""
+    return Topic(
+        f"{app_id}-{PROGRESS_TABLE}-changelog",
+        partitions=topology.assessments.partitions,
+        config={"cleanup.policy": "compact"},
+    )
 
 
 def build_app(
@@ -67,6 +78,8 @@ def build_app(
         topic_disable_leader=True,
         web_enabled=False,
         producer_acks=-1,
+        # A dead letter wraps the refused record whole (up to the codec's 1 MiB and more).
+        producer_max_request_size=DEAD_LETTER_MAX_BYTES,
         # Offsets are committed after the records they produced are flushed (see above).
         broker_commit_every=batch_size,
         **faust_options,

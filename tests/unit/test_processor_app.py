@@ -12,9 +12,9 @@ import pytest
 
 from credstream.observability import Metrics
 from processors.catalog import Catalog
-from processors.stream import EventHandler, build_app
+from processors.stream import EventHandler, build_app, progress_changelog
 from processors.stream._app import DeliveryFailedError, _current, _delivered
-from schemas.codec import Codec
+from schemas.codec import MAX_RECORD_BYTES, Codec
 from schemas.topics import Topology
 
 
@@ -35,6 +35,19 @@ def test_progress_and_its_changelog_use_raw_codecs(tmp_path: Path) -> None:
     changelog = table.changelog_topic
     assert (table.key_serializer, table.value_serializer) == ("raw", "raw")
     assert (changelog.key_serializer, changelog.value_serializer) == ("raw", "raw")
+
+
+def test_the_changelog_the_processor_creates_is_the_one_faust_uses(tmp_path: Path) -> None:
+    (table,) = _app(tmp_path).tables.values()
+    created = progress_changelog("unit-app", Topology("unit."))
+    assert created.name == table.changelog_topic.get_topic_name()
+    assert created.partitions == Topology("unit.").assessments.partitions
+    assert created.config == {"cleanup.policy": "compact"}
+
+
+def test_dead_letters_of_the_largest_records_fit_the_producer(tmp_path: Path) -> None:
+    # A refused record of the codec's maximum size, wrapped in its envelope, is sent.
+    assert _app(tmp_path).conf.producer_max_request_size > MAX_RECORD_BYTES + 64_000
 
 
 def test_current_event_is_set_for_table_access_only(tmp_path: Path) -> None:
