@@ -19,6 +19,7 @@ from the same events against what the pipeline announced and what the store hold
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from credstream.benchmarks import BURST_ASSESSMENT, BURST_COURSE
@@ -303,13 +305,25 @@ def wait(
     raise CredstreamError(f"timed out after {seconds:.0f}s waiting for {what}")
 
 
+def _progress(pipeline: LocalPipeline, group: str, topic: str) -> tuple[int, int]:
+    """group_progress, retried: while a broker is down a lookup may hit it first."""
+    for attempt in range(30):
+        try:
+            return group_progress(pipeline.kafka, group, topic)
+        except (KafkaError, OSError):
+            if attempt == 29:
+                raise
+            time.sleep(1)
+    raise AssertionError("unreachable")
+
+
 def committed(pipeline: LocalPipeline, stage: str) -> tuple[int, int]:
     group, topic = stage_groups(pipeline)[stage]
-    return group_progress(pipeline.kafka, group, topic)
+    return _progress(pipeline, group, topic)
 
 
 def topic_end(pipeline: LocalPipeline, topic: str) -> int:
-    return group_progress(pipeline.kafka, "credstream-chaos-observer", topic)[1]
+    return _progress(pipeline, "credstream-chaos-observer", topic)[1]
 
 
 def drained(pipeline: LocalPipeline, stages: Sequence[str] = ("processor", "signer")) -> bool:
@@ -330,24 +344,28 @@ def wait_drained(
     return wait(lambda: drained(pipeline, stages), seconds, f"{'+'.join(stages)} to drain", crew)
 
 
-def wait_group_empty(pipeline: LocalPipeline, group: str, seconds: float = 60.0) -> None:
+def group_members(pipeline: LocalPipeline, group: str) -> int:
     admin = KafkaAdminClient(**pipeline.kafka.client_options())
     try:
-
-        def empty() -> bool:
-            described = admin.describe_consumer_groups([group])[0]
-            state = getattr(described, "state", None)
-            return state in ("Empty", "Dead", "") or not getattr(described, "members", [])
-
-        wait(empty, seconds, f"consumer group {group} to have no members")
+        return len(admin.describe_groups([group]).get(group, {}).get("members") or [])
     finally:
         admin.close()
+
+
+def wait_group_members(
+    pipeline: LocalPipeline, group: str, count: int, seconds: float = 60.0
+) -> float:
+    return wait(
+        lambda: group_members(pipeline, group) == count,
+        seconds,
+        f"consumer group {group} to have {count} members",
+    )
 
 
 def rewind(pipeline: LocalPipeline, stage: str) -> None:
     """Commit offset 0 on every partition of the stage's topic (the group must be empty)."""
     group, topic = stage_groups(pipeline)[stage]
-    wait_group_empty(pipeline, group)
+    wait_group_members(pipeline, group, 0)
     consumer = KafkaConsumer(
         **pipeline.kafka.client_options(), group_id=group, enable_auto_commit=False
     )
@@ -375,7 +393,9 @@ class Audit:
     verify_failures: int = 0
     manifests: int = 0
     manifest_problems: int = 0
+    chain_breaks: int = 0
     unlisted: int = 0
+    missing_badges: int | None = None
     keys_used: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
@@ -388,7 +408,9 @@ class Audit:
             or self.mismatched
             or self.verify_failures
             or self.manifest_problems
+            or self.chain_breaks
             or self.unlisted
+            or self.missing_badges
         )
 
     def figures(self) -> dict[str, Any]:
@@ -443,6 +465,7 @@ def audit(
     *,
     reference_sample: int | None = None,
     keys: dict[str, bytes] | None = None,
+    badges: bool = False,
 ) -> Audit:
     codec = Codec()
     result = Audit(expected=len(expected))
@@ -521,17 +544,34 @@ def audit(
 
     manifests = fetch(pipeline, list_keys(pipeline, f"{pipeline.tenant}/manifests/"))
     listed: set[str] = set()
-    for key, body in manifests.items():
+    previous: dict[str, str] = {}  # chain -> digest of its last manifest (in offset order)
+    for key in sorted(manifests):
+        body = manifests[key]
         manifest = json.loads(body)
         problems = check_manifest(manifest)
         if problems:
             result.manifest_problems += 1
             result.problems.append(f"{key}: {problems}")
+        chain = key.rsplit("/", 1)[0]
+        if chain in previous and manifest.get("previous") != previous[chain]:
+            result.chain_breaks += 1
+            result.problems.append(f"{key}: does not link to the manifest before it")
+        previous[chain] = hashlib.sha256(body).hexdigest()
         listed.update(entry["id"] for entry in manifest.get("entries", []))
     result.manifests = len(manifests)
     result.unlisted = len(set(stored) - listed)
     if result.unlisted:
         result.problems.append(f"not in any manifest: {sorted(set(stored) - listed)[:5]}")
+    if badges:
+        images = set(list_keys(pipeline, f"{pipeline.tenant}/badges/"))
+        missing = [
+            cid
+            for cid in stored
+            if not {f"{pipeline.tenant}/badges/{cid}.{e}" for e in ("png", "svg")} <= images
+        ]
+        result.missing_badges = len(missing)
+        if missing:
+            result.problems.append(f"no baked badge: {sorted(missing)[:5]}")
     return result
 
 

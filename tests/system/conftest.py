@@ -33,13 +33,20 @@ class ScenarioRecord:
     figures: dict[str, Any] = field(default_factory=dict)
     outcome: str = "not run"
     seconds: float = 0.0
+    tests: set[str] = field(default_factory=set)
 
 
-_RECORDS: pytest.StashKey[dict[str, ScenarioRecord]] = pytest.StashKey()
+@dataclass
+class Records:
+    by_number: dict[int, ScenarioRecord] = field(default_factory=dict)
+    of_test: dict[str, int] = field(default_factory=dict)
+
+
+_RECORDS: pytest.StashKey[Records] = pytest.StashKey()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_RECORDS] = {}
+    config.stash[_RECORDS] = Records()
 
 
 Recorder = Callable[..., None]
@@ -47,18 +54,22 @@ Recorder = Callable[..., None]
 
 @pytest.fixture()
 def scenario(request: pytest.FixtureRequest) -> Iterator[Recorder]:
-    """``scenario(number, name, **figures)``: what this scenario measured (call it again
-    to add figures)."""
+    """``scenario(number, name, **figures)``: what this test measured for that scenario
+    (call it again to add figures; several tests may report one scenario)."""
     records = request.config.stash[_RECORDS]
     started = time.monotonic()
+    nodeid = request.node.nodeid
 
     def record(number: int, name: str, **figures: Any) -> None:
-        entry = records.setdefault(request.node.nodeid, ScenarioRecord(number, name))
+        entry = records.by_number.setdefault(number, ScenarioRecord(number, name))
         entry.figures.update(figures)
+        entry.tests.add(nodeid)
+        records.of_test[nodeid] = number
 
     yield record
-    if request.node.nodeid in records:
-        records[request.node.nodeid].seconds = round(time.monotonic() - started, 1)
+    number = records.of_test.get(nodeid)
+    if number is not None:
+        records.by_number[number].seconds += round(time.monotonic() - started, 1)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -68,12 +79,14 @@ def pytest_runtest_makereport(
     outcome = yield
     report = outcome.get_result()
     records = item.config.stash[_RECORDS]
-    if item.nodeid in records and (report.when == "call" or report.failed):
-        entry = records[item.nodeid]
-        if report.failed:
-            entry.outcome = "FAIL"
-        elif report.when == "call":
-            entry.outcome = "SKIP" if report.skipped else "PASS"
+    number = records.of_test.get(item.nodeid)
+    if number is None or not (report.when == "call" or report.failed):
+        return
+    entry = records.by_number[number]
+    if report.failed:
+        entry.outcome = "FAIL"  # one failing test fails its scenario
+    elif report.when == "call" and entry.outcome != "FAIL":
+        entry.outcome = "SKIP" if report.skipped else "PASS"
 
 
 def _short(value: Any) -> str:
@@ -87,7 +100,7 @@ def _short(value: Any) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    records = sorted(config.stash[_RECORDS].values(), key=lambda r: r.number)
+    records = sorted(config.stash[_RECORDS].by_number.values(), key=lambda r: r.number)
     if not records:
         return
     terminalreporter.section(f"scenarios ({'full' if FULL else 'short'})")
@@ -97,7 +110,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
         terminalreporter.write_line(
             f"S{entry.number:02d} {entry.outcome:<4} {entry.name}: {figures} "
-            f"seconds={entry.seconds:g}"
+            f"seconds={round(entry.seconds, 1):g}"
         )
     summary = {
         "mode": "full" if FULL else "short",
@@ -107,7 +120,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                 "number": r.number,
                 "name": r.name,
                 "outcome": r.outcome,
-                "seconds": r.seconds,
+                "seconds": round(r.seconds, 1),
                 **r.figures,
             }
             for r in records
