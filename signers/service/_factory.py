@@ -21,7 +21,7 @@ from credstream.errors import CredstreamError
 from processors.catalog import Achievement, Issuer
 from schemas.models import CredentialRequested
 from signers.credential import BuildOptions, build_credential, xsd_datetime
-from signers.keys import KeySettings, SigningKey, open_key
+from signers.keys import KeySettings, KmsUnavailableError, SigningKey, open_key
 from signers.proofs import (
     EDDSA_RDFC_2022,
     Canonicalizer,
@@ -60,6 +60,8 @@ class SignFailure:
     credential_id: str
     error_class: str
     message: str
+    # The key service is unreachable or throttling: the request is fine, retry the batch.
+    transient: bool = False
 
 
 def credential_json(credential: dict[str, Any]) -> bytes:
@@ -106,6 +108,8 @@ class CredentialFactory:
                 "proofPurpose": "assertionMethod",
             }
             signed = add_proof(credential, options, key.sign, self._canonicalizer)
+        except KmsUnavailableError as error:
+            return SignFailure(request.credential_id, type(error).__name__, str(error), True)
         except CredstreamError as error:
             return SignFailure(request.credential_id, type(error).__name__, str(error))
         body = credential_json(signed)

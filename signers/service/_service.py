@@ -7,8 +7,8 @@
   tenant or achievement, credentials that fail validation, integrity conflicts).
 - Delivery: at least once, effectively once. Credentials are deterministic and written
   with ``If-None-Match: *``; notifications follow storage; offsets are committed only
-  after objects, dead letters and notifications are durable. A store outage pauses
-  consumption (the batch is retried, never skipped).
+  after objects, dead letters and notifications are durable. A store or key-service
+  outage pauses consumption (the batch is retried, never skipped or dead-lettered).
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ from schemas.dead_letters import DeadLetterRecord, Origin, dead_letter_record
 from schemas.models import CredentialRequested
 from schemas.topics import Topology
 from signers.credential import xsd_datetime
+from signers.keys import KmsUnavailableError
 from signers.service._factory import Signed, SignFailure, SigningPool, SignJob
 from signers.service._manifests import ManifestWriter
 from signers.service._publish import Stored, notification, store_credentials
-from signers.status import allocate_slot
+from signers.status import SigningUnavailableError, allocate_slot
 from signers.storage import Outcome, WriteOnceStore
 
 STAGE = "signer"
@@ -93,8 +94,8 @@ class SignerService:
     def process(self, records: list[Any]) -> BatchReport:
         """Sign, store and announce one batch; the caller commits when this returns.
 
-        Raises StoreUnavailableError while the store is down: the batch is held and
-        retried (``signers.consuming.BatchLoop``), never skipped.
+        Raises StoreUnavailableError while the store or the key service is down: the
+        batch is held and retried (``signers.consuming.BatchLoop``), never skipped.
         """
         report = BatchReport(requests=len(records))
         dead: list[DeadLetterRecord] = []
@@ -102,6 +103,12 @@ class SignerService:
         jobs = self._decode(records, dead, report)
         with self._metrics.signing():
             outcomes = self._pool.sign([job for _, job in jobs]) if jobs else []
+        unavailable = next(
+            (o for o in outcomes if isinstance(o, SignFailure) and o.transient), None
+        )
+        if unavailable is not None:
+            # Not the requests' fault: hold the batch and retry it (BatchLoop pauses).
+            raise SigningUnavailableError(f"cannot sign: {unavailable.message}")
         signed: list[tuple[_Pending, Signed]] = []
         for (item, _), outcome in zip(jobs, outcomes, strict=True):
             if isinstance(outcome, SignFailure):
@@ -115,18 +122,24 @@ class SignerService:
         self._send(dead, announce)
         report.notified = len(announce)
         # The manifest goes last: a credential it lists was stored AND announced.
-        self._manifests.write(
-            [
-                (
-                    self._topology.partition_label(i.origin.partition),
-                    i.origin.offset,
-                    r,
-                    xsd_datetime(i.request.awarded_at),
-                )
-                for i, r in announce
-            ]
-        )
+        self._write_manifests(announce)
         return report
+
+    def _write_manifests(self, announce: list[tuple[_Pending, Stored]]) -> None:
+        try:
+            self._manifests.write(
+                [
+                    (
+                        self._topology.partition_label(i.origin.partition),
+                        i.origin.offset,
+                        r,
+                        xsd_datetime(i.request.awarded_at),
+                    )
+                    for i, r in announce
+                ]
+            )
+        except KmsUnavailableError as error:  # the manifest key: retried like the store
+            raise SigningUnavailableError(f"cannot sign the batch manifest: {error}") from None
 
     def _decode(
         self, records: list[Any], dead: list[DeadLetterRecord], report: BatchReport
