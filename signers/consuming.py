@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
@@ -39,6 +39,7 @@ class BatchLoop:
         max_backoff: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
         periodic: Sequence[tuple[float, Callable[[], object]]] = (),
+        on_assigned: Callable[[set[TopicPartition]], object] | None = None,
     ) -> None:
         """``periodic``: (interval in seconds, task) pairs run between batches, in this
         thread (housekeeping: lag metrics, provisioning); a task that fails is logged and
@@ -50,6 +51,7 @@ class BatchLoop:
         self._max_backoff = max_backoff
         self._sleep = sleep
         self._periodic = list(periodic)
+        self._on_assigned = on_assigned
         self._due = [0.0] * len(self._periodic)
         self._running = True
 
@@ -61,12 +63,21 @@ class BatchLoop:
         return self._consumer
 
     def run(self, process: Callable[[list[Any]], object]) -> None:
-        self._consumer.subscribe(self._topics)
+        if self._on_assigned is None:
+            self._consumer.subscribe(self._topics)
+        else:
+            self._consumer.subscribe(self._topics, listener=_Assigned(self._on_assigned))
         try:
             while self._running:
                 records = self.poll_batch()
                 if records:
-                    self._until_durable(process, records)
+                    try:
+                        self._until_durable(process, records)
+                    except BatchAbandonedError as error:
+                        # Not ours any more: the next poll rejoins the group, and whoever
+                        # owns these records now reads them from the committed offsets.
+                        log.warning("batch abandoned: %s", error)
+                        continue
                     self.commit(records)
                 self._run_periodic()
         finally:
@@ -121,6 +132,22 @@ class BatchLoop:
                 delay = min(delay * 2, self._max_backoff)
                 self._consumer.resume(*assigned)
 
+    def fence(self, records: list[Any]) -> None:
+        """Check that this consumer still owns the partitions of ``records`` before the
+        stage does what cannot be taken back (announcements): commit each partition's
+        first offset, which the group has already committed, and which only a current
+        member may commit. A worker paused past its session (a zombie) is refused, and
+        raises ``BatchAbandonedError`` instead of repeating what the new owner did."""
+        first: dict[TopicPartition, OffsetAndMetadata] = {}
+        for record in records:
+            partition = TopicPartition(record.topic, record.partition)
+            if partition not in first or record.offset < first[partition].offset:
+                first[partition] = OffsetAndMetadata(record.offset, "", -1)
+        try:
+            self._consumer.commit(first)
+        except (CommitFailedError, KafkaError) as error:
+            raise BatchAbandonedError(f"the group moved these partitions on: {error}") from None
+
     def commit(self, records: list[Any]) -> None:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for record in records:
@@ -132,6 +159,23 @@ class BatchLoop:
             self._consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as error:
             log.warning("commit refused after a rebalance; the batch will be re-read: %s", error)
+
+
+class BatchAbandonedError(CredstreamError):
+    """This consumer no longer owns the batch's partitions: drop it, uncommitted."""
+
+
+class _Assigned(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped base class
+    """Calls back (inside ``poll``, in the loop's thread) with newly assigned partitions."""
+
+    def __init__(self, callback: Callable[[set[TopicPartition]], object]) -> None:
+        self._callback = callback
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        pass
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._callback(set(assigned))
 
 
 def send_dead_letters(producer: KafkaProducer, letters: list[DeadLetterRecord]) -> None:

@@ -89,18 +89,7 @@ def run_signer(settings: SignerSettings) -> None:
         options, settings.keys, settings.suite, settings.processes, settings.canonicalization
     )
     producer = kafka_producer(settings.kafka, max_request_size=4_194_304)
-    service = SignerService(
-        producer=producer,
-        codec=Codec(),
-        topology=topology,
-        catalog=feed,
-        pool=pool,
-        store=store,
-        manifests=ManifestWriter(store, tenant_key, issuer_id, index.latest_digest, index.list),
-        metrics=metrics,
-        public_base_url=settings.public_base_url,
-        suite=settings.suite,
-    )
+    manifests = ManifestWriter(store, tenant_key, issuer_id, index.latest_digest, index.list)
     group = signer_group(settings.kafka)
     consumer = kafka_consumer(settings.kafka, group, max_poll_records=settings.max_batch)
     loop = BatchLoop(
@@ -109,6 +98,23 @@ def run_signer(settings: SignerSettings) -> None:
         max_batch=settings.max_batch,
         linger_ms=settings.linger_ms,
         periodic=[(5.0, lambda: metrics.set_consumer_lag(group, consumer_lag(consumer)))],
+        # A partition (re)assigned may have had its manifest chain extended by another signer.
+        on_assigned=lambda assigned: manifests.forget(
+            *(topology.partition_label(p.partition) for p in assigned)
+        ),
+    )
+    service = SignerService(
+        producer=producer,
+        codec=Codec(),
+        topology=topology,
+        catalog=feed,
+        pool=pool,
+        store=store,
+        manifests=manifests,
+        metrics=metrics,
+        public_base_url=settings.public_base_url,
+        suite=settings.suite,
+        fence=loop.fence,  # a worker paused past its session announces nothing
     )
     self_test = SelfTest(feed, tenant_key, options, settings.suite)
     server = serve(metrics, settings.metrics, readiness=self_test)

@@ -8,6 +8,8 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from signers.keys import SigningKey
 from signers.manifest import (
     build_manifest,
@@ -18,7 +20,7 @@ from signers.manifest import (
 )
 from signers.proofs import EDDSA_JCS_2022, JcsCanonicalizer, add_proof
 from signers.service._publish import Stored
-from signers.storage import ObjectWrite, Outcome, WriteOnceStore
+from signers.storage import ObjectWrite, Outcome, StoreUnavailableError, WriteOnceStore
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -37,16 +39,22 @@ class S3ManifestIndex:
         self._bucket = bucket
 
     def list(self, tenant: str, source: str) -> list[str]:
-        pages = self._client.get_paginator("list_objects_v2").paginate(
-            Bucket=self._bucket, Prefix=manifest_prefix(tenant, source)
-        )
-        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+        try:
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=manifest_prefix(tenant, source)
+            )
+            return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+        except (BotoCoreError, ClientError) as error:  # held and retried like any store call
+            raise StoreUnavailableError(f"cannot list the manifests of {source}: {error}") from None
 
     def latest_digest(self, tenant: str, source: str) -> str | None:
         keys = self.list(tenant, source)
         if not keys:
             return None
-        body = self._client.get_object(Bucket=self._bucket, Key=keys[-1])["Body"].read()
+        try:
+            body = self._client.get_object(Bucket=self._bucket, Key=keys[-1])["Body"].read()
+        except (BotoCoreError, ClientError) as error:
+            raise StoreUnavailableError(f"cannot read {keys[-1]}: {error}") from None
         return hashlib.sha256(body).hexdigest()
 
 
@@ -70,19 +78,41 @@ class ManifestWriter:
         self._ranges: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
         self._listed: dict[str, frozenset[str]] = {}
         self._heads: dict[tuple[str, str], str | None] = {}
+        # Chains listed again from the store since the last batch's manifests were written.
+        self._refreshed: set[tuple[str, str]] = set()
         self._jcs = JcsCanonicalizer()
+
+    def forget(self, *sources: str) -> None:
+        """Drop what is known of the chains of partitions ``sources`` (call when they are
+        assigned): while another signer owned one, that one may have extended its chains,
+        and a manifest linked to an old head would fork a chain."""
+        for cache in (self._ranges, self._heads):
+            for chain in [c for c in cache if c[1] in sources]:
+                del cache[chain]
 
     def announced(self, tenant: str, source: str, offset: int, credential_id: str) -> bool:
         """Whether a manifest already lists this credential at this offset.
 
         Manifests are written after notifications are acknowledged, so a listed credential
         was announced: a replay that finds it stored and listed announces nothing again.
-        Only replays and retries ask, so the lookups stay off the steady-state path.
+        Only replays and retries ask, so the lookups stay off the steady-state path. On a
+        miss the chain is listed again (once per batch): a signer that was paused past its
+        session (a zombie) finds what the signer that took over its partition wrote.
         """
         chain = (tenant, source)
+        if self._lists(chain, offset, credential_id):
+            return True
+        if chain in self._refreshed:
+            return False
+        self._refreshed.add(chain)
+        self._ranges.pop(chain, None)
+        self._heads.pop(chain, None)  # if another signer wrote, its manifest is the head
+        return self._lists(chain, offset, credential_id)
+
+    def _lists(self, chain: tuple[str, str], offset: int, credential_id: str) -> bool:
         if chain not in self._ranges:
             ranges = []
-            for key in self._list_manifests(tenant, source):
+            for key in self._list_manifests(*chain):
                 start, _, end = key.rsplit("/", 1)[1].removesuffix(".json").partition("-")
                 ranges.append((int(start), int(end), key))
             self._ranges[chain] = ranges
@@ -99,12 +129,16 @@ class ManifestWriter:
     def write(self, batch: Sequence[tuple[str, int, Stored, str]]) -> None:
         """``batch``: (partition label, offset, stored credential, its award time as xsd:dateTime)
         for every announced credential. The manifest's ``created`` is the newest award
-        time, so a replayed batch builds the same manifest."""
+        time, so a replayed batch builds the same manifest. What is known of a chain
+        changes only once its manifest is stored: a batch retried after a store failure
+        must not find its own unwritten manifest and skip announcing."""
+        self._refreshed.clear()
         chains: dict[tuple[str, str], list[tuple[int, Stored, str]]] = defaultdict(list)
         for source, offset, stored, awarded in batch:
             chains[(stored.signed.tenant_id, source)].append((offset, stored, awarded))
         writes = []
         heads = {}
+        written: list[tuple[tuple[str, str], int, int, str, frozenset[str]]] = []
         for (tenant, source), items in sorted(chains.items()):
             chain = (tenant, source)
             if chain not in self._heads:
@@ -130,19 +164,26 @@ class ManifestWriter:
             )
             object_key = manifest_key(tenant, source, min(offsets), max(offsets))
             writes.append(ObjectWrite(object_key, manifest_bytes(signed)))
-            self._ranges.setdefault(chain, []).append((min(offsets), max(offsets), object_key))
-            self._listed[object_key] = frozenset(cid for cid, _ in entries)
+            ids = frozenset(cid for cid, _ in entries)
+            written.append((chain, min(offsets), max(offsets), object_key, ids))
             heads[chain] = manifest_digest(signed)
         if not writes:
             return
-        for result in self._store.put_new(writes):
+        conflicts = set()
+        for result in self._store.put_new(writes):  # a store failure raises: nothing learnt
             chain = _chain_of(result.key)
             if result.outcome is Outcome.CONFLICT:
+                conflicts.add(result.key)
                 # A replay whose chain head moved on meanwhile: the first manifest written
                 # for these offsets stays, and the chain continues from it.
                 existing = self._store.get(result.key)
                 if existing is not None:
                     heads[chain] = hashlib.sha256(existing).hexdigest()
+        for chain, first, last, object_key, ids in written:
+            if chain in self._ranges:  # else listed whole from the store when first asked
+                self._ranges[chain].append((first, last, object_key))
+            if object_key not in conflicts:  # else read from the store when asked
+                self._listed[object_key] = ids
         self._heads.update(heads)
 
 

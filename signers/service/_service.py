@@ -78,6 +78,7 @@ class SignerService:
         public_base_url: str,
         suite: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        fence: Callable[[list[Any]], None] = lambda records: None,
     ) -> None:
         self._producer = producer
         self._codec = codec
@@ -90,6 +91,7 @@ class SignerService:
         self._public_base_url = public_base_url
         self._suite = suite
         self._clock = clock
+        self._fence = fence
 
     def process(self, records: list[Any]) -> BatchReport:
         """Sign, store and announce one batch; the caller commits when this returns.
@@ -119,6 +121,8 @@ class SignerService:
         with self._metrics.storing():
             stored = store_credentials(self._store, [s for _, s in signed])
         announce = self._to_announce(signed, stored, dead, report)
+        # Storing was idempotent; announcing is not: only if these partitions are still ours.
+        self._fence(records)
         self._send(dead, announce)
         report.notified = len(announce)
         # The manifest goes last: a credential it lists was stored AND announced.
