@@ -48,6 +48,10 @@ def kafka_consumer(
         "isolation_level": "read_committed",
         **settings.client_options(),
     }
+    if group_id is not None and settings.session_timeout_ms is not None:
+        options["session_timeout_ms"] = settings.session_timeout_ms
+        # Kafka's rule of thumb: at least three heartbeats per session.
+        options["heartbeat_interval_ms"] = min(3000, settings.session_timeout_ms // 3)
     options.update(overrides)
     return KafkaConsumer(*topics, **options)
 

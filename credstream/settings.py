@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from credstream.errors import ConfigurationError
@@ -34,6 +34,10 @@ class KafkaSettings(BaseSettings):
     client_id: str = "credstream"
     # Prepended to every topic name, so several pipelines can share a cluster.
     topic_prefix: str = ""
+    # How long a silent member keeps its partitions (a crashed worker's partitions move
+    # after this): shorter fails over faster, longer rides out pauses. None: the client's
+    # default (45 s). The brokers accept 6 s to 30 min by default.
+    session_timeout_ms: int | None = Field(default=None, ge=6000, le=1_800_000)
 
     @model_validator(mode="after")
     def _credentials_complete(self) -> KafkaSettings:

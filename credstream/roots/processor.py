@@ -38,6 +38,14 @@ class ProcessorSettings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
 
+def _session(kafka: KafkaSettings) -> dict[str, float]:
+    """Faust's group session settings (seconds) from ``CREDSTREAM_KAFKA_SESSION_TIMEOUT_MS``."""
+    if kafka.session_timeout_ms is None:
+        return {}
+    session = kafka.session_timeout_ms / 1000
+    return {"broker_session_timeout": session, "broker_heartbeat_interval": min(3.0, session / 3)}
+
+
 def run_processor(settings: ProcessorSettings) -> None:
     import faust
 
@@ -86,6 +94,7 @@ def run_processor(settings: ProcessorSettings) -> None:
         batch_size=settings.batch_size,
         batch_seconds=settings.batch_seconds,
         topic_replication_factor=settings.replication_factor or 1,
+        **_session(settings.kafka),
     )
     server = serve(metrics, settings.metrics, readiness=lambda: None)
     try:

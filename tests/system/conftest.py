@@ -52,6 +52,14 @@ def pytest_configure(config: pytest.Config) -> None:
 Recorder = Callable[..., None]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Full-size scenarios run far longer than the suite's 10-minute default (bounded)."""
+    if FULL:
+        for item in items:
+            if item.path.parent == Path(__file__).parent:
+                item.add_marker(pytest.mark.timeout(5400 if "soak" in item.nodeid else 3600))
+
+
 @pytest.fixture()
 def scenario(request: pytest.FixtureRequest) -> Iterator[Recorder]:
     """``scenario(number, name, **figures)``: what this test measured for that scenario

@@ -30,6 +30,7 @@ from processors.catalog import load_catalog
 from signers.keys import KeySettings, generate_key, kms_client
 from tests.integration.workers import PASSPHRASE, SAMPLE_CATALOG, produce_events
 from tests.system._harness import (
+    FULL,
     Crew,
     audit,
     committed,
@@ -110,7 +111,10 @@ def test_a_signer_waits_out_an_unreachable_and_throttling_kms(
         produce_events(pipeline, events)
         issued = pipeline.topology.issued.name
         dead = pipeline.topology.dead_letters(pipeline.topology.requests).name
-        with Crew(pipeline, CREDSTREAM_SIGNER_PROCESSES="1") as crew:
+        # Short: a retry budget shorter than the outage, so it runs out (the path that lost
+        # credentials) inside a short run too; full: the default 30 s, twice over.
+        budget = {} if FULL else {"CREDSTREAM_KEYS_KMS_RETRY_BUDGET_SECONDS": "4"}
+        with Crew(pipeline, CREDSTREAM_SIGNER_PROCESSES="1", **budget) as crew:
             proxy.set_mode("refuse")
             down_since = time.monotonic()
             crew.start("processor")
