@@ -111,6 +111,7 @@ class ManifestWriter:
 
     def _lists(self, chain: tuple[str, str], offset: int, credential_id: str) -> bool:
         if chain not in self._ranges:
+            self._heads.pop(chain, None)  # what is listed now may end past a cached head
             ranges = []
             for key in self._list_manifests(*chain):
                 start, _, end = key.rsplit("/", 1)[1].removesuffix(".json").partition("-")
@@ -169,8 +170,17 @@ class ManifestWriter:
             heads[chain] = manifest_digest(signed)
         if not writes:
             return
+        try:
+            results = self._store.put_new(writes)
+        except StoreUnavailableError:
+            # Some manifests may have been stored before the failure: know nothing of these
+            # chains, so that the next write links to what the store holds.
+            for chain, *_ in written:
+                self._heads.pop(chain, None)
+                self._ranges.pop(chain, None)
+            raise
         conflicts = set()
-        for result in self._store.put_new(writes):  # a store failure raises: nothing learnt
+        for result in results:
             chain = _chain_of(result.key)
             if result.outcome is Outcome.CONFLICT:
                 conflicts.add(result.key)

@@ -125,7 +125,9 @@ class SignerService:
         self._fence(records)
         self._send(dead, announce)
         report.notified = len(announce)
-        # The manifest goes last: a credential it lists was stored AND announced.
+        # The manifest goes last: a credential it lists was stored AND announced. Fenced
+        # again: a worker paused while announcing must not extend a chain it lost.
+        self._fence(records)
         self._write_manifests(announce)
         return report
 

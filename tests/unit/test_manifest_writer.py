@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import pytest
 
@@ -59,6 +60,34 @@ def test_a_manifest_the_store_refused_is_not_taken_as_written() -> None:
     assert not writer.announced(TENANT, SOURCE, 1, "c1")
     writer.write(_batch(1, 2))
     assert writer.announced(TENANT, SOURCE, 2, "c2")
+
+
+class _FailsAfterWriting(MemoryStore):
+    """Stores the objects, then fails: the response to a batch of PUTs was lost."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next = False
+
+    def put_new(self, writes: Any) -> Any:
+        results = super().put_new(writes)
+        if self.fail_next:
+            self.fail_next = False
+            raise StoreUnavailableError("connection reset")
+        return results
+
+
+def test_a_manifest_stored_despite_a_failure_is_linked_to_by_the_next() -> None:
+    store = _FailsAfterWriting()
+    writer = _writer(store)
+    writer.write(_batch(1, 2))
+    store.fail_next = True
+    with pytest.raises(StoreUnavailableError):
+        writer.write(_batch(3, 4))
+    assert writer.announced(TENANT, SOURCE, 3, "c3")  # the retry finds it stored and listed
+    writer.write([])
+    writer.write(_batch(5, 6))
+    assert _linear(store)
 
 
 def test_a_reassigned_partition_continues_the_chain_another_signer_extended() -> None:
