@@ -4,7 +4,7 @@ Two processors (Faust workers, each with its own RocksDB folder that survives it
 restarts, like a pod's volume) share the assessment partitions; they are killed in turn,
 each three times, while the backlog drains, and restarted at once. The awards must be
 exactly the oracle's: a kill between a progress update and the award it causes must
-neither lose the award nor issue it twice. Short: each processor killed once in 6,000
+neither lose the award nor issue it twice. Short: each processor killed once in 3,600
 events.
 """
 
@@ -32,7 +32,7 @@ def test_processors_killed_three_times_each_lose_and_duplicate_nothing(
     kafka: KafkaSettings, store: S3Settings, tmp_path: Path, scenario: Recorder
 ) -> None:
     pipeline = new_pipeline(kafka, store, tmp_path)
-    events = workload_events(pipeline, mixed=sized(5000, 90_000), burst=sized(1000, 10_000))
+    events = workload_events(pipeline, mixed=sized(3000, 90_000), burst=sized(600, 10_000))
     expected = expected_awards(pipeline, events)
     produce_events(pipeline, events)
     rounds = sized(1, 3)

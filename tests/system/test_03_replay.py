@@ -45,7 +45,7 @@ def test_replaying_every_group_from_the_start_changes_nothing(
     kafka: KafkaSettings, store: S3Settings, tmp_path: Path, scenario: Recorder
 ) -> None:
     pipeline = new_pipeline(kafka, store, tmp_path)
-    events = workload_events(pipeline, mixed=sized(2000, 20_000), burst=sized(500, 10_000))
+    events = workload_events(pipeline, mixed=sized(1000, 20_000), burst=sized(300, 10_000))
     expected = expected_awards(pipeline, events)
     produce_events(pipeline, events)
     topology = pipeline.topology

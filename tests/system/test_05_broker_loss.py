@@ -110,7 +110,7 @@ def test_the_pipeline_survives_a_broker_crash_and_catches_up(
     store = S3Settings(endpoint_url=cluster.s3_endpoint(), bucket=cluster.settings.s3_bucket)
     pipeline = new_pipeline(kafka, store, tmp_path)
     rate = sized(150, 300)
-    events = workload_events(pipeline, mixed=sized(4000, 45_000), burst=sized(2000, 9000))
+    events = workload_events(pipeline, mixed=sized(2500, 45_000), burst=sized(1500, 9000))
     expected = expected_awards(pipeline, events)
     outage = sized(30, 60)
     summaries: list[SendSummary] = []

@@ -5,7 +5,7 @@ outage the proxy refuses connections and resets the open ones (the store is gone
 the second half it accepts and never answers (a hung store, found only by timeouts).
 The signer and renderer must pause consumption (their committed offsets stand still:
 nothing skipped), stay in their groups, and issue everything once the store is back.
-Short: 12 s; full: 60 s.
+Short: 10 s; full: 60 s.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ def test_a_store_outage_pauses_consumption_and_skips_nothing(
     kafka: KafkaSettings, store: S3Settings, tmp_path: Path, scenario: Recorder
 ) -> None:
     pipeline = new_pipeline(kafka, store, tmp_path)
-    events = workload_events(pipeline, mixed=sized(1000, 10_000), burst=sized(3000, 30_000))
+    events = workload_events(pipeline, mixed=sized(500, 10_000), burst=sized(2000, 30_000))
     expected = expected_awards(pipeline, events)
     produce_events(pipeline, events)
-    outage = sized(12, 60)
+    outage = sized(10, 60)
     issued = pipeline.topology.issued.name
     assert store.endpoint_url is not None
     with (

@@ -1,7 +1,7 @@
 """Scenario 7: a rebalance storm. Every 10 s a processor or a signer is added or removed
 (SIGTERM, a graceful stop) for 3 minutes while events arrive: every change moves
 partitions, every stop hands over mid-stream. Exactness afterwards, and the issuance
-log (manifest chains) must stay linear. Short: every 5 s for 40 s.
+log (manifest chains) must stay linear. Short: every 5 s for 30 s.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def test_a_rebalance_storm_loses_and_duplicates_nothing(
     kafka: KafkaSettings, store: S3Settings, tmp_path: Path, scenario: Recorder
 ) -> None:
     pipeline = new_pipeline(kafka, store, tmp_path)
-    storm, every = sized(40, 180), sized(5, 10)
+    storm, every = sized(30, 180), sized(5, 10)
     rate = sized(150, 150)
     events = workload_events(pipeline, mixed=int(storm * rate * 0.7), burst=int(storm * rate * 0.3))
     expected = expected_awards(pipeline, events)

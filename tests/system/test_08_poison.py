@@ -104,7 +104,7 @@ def test_poison_goes_to_the_dead_letter_topics_once_and_traffic_keeps_moving(
 ) -> None:
     pipeline = new_pipeline(kafka, store, tmp_path)
     codec = Codec()
-    events = workload_events(pipeline, mixed=sized(2000, 20_000), burst=sized(500, 5000))
+    events = workload_events(pipeline, mixed=sized(1000, 20_000), burst=sized(300, 5000))
     expected = expected_awards(pipeline, events)
     topology = pipeline.topology
     produce_events(pipeline, events[: len(events) // 2])

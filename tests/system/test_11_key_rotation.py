@@ -65,7 +65,7 @@ def test_credentials_from_both_keys_verify_against_the_published_did(
     kafka: KafkaSettings, store: S3Settings, tmp_path: Path, scenario: Recorder
 ) -> None:
     pipeline = new_pipeline(kafka, store, tmp_path)
-    events = workload_events(pipeline, mixed=sized(1000, 10_000), burst=sized(2000, 20_000))
+    events = workload_events(pipeline, mixed=sized(500, 10_000), burst=sized(1200, 20_000))
     expected = expected_awards(pipeline, events)
     first, second = events[: len(events) // 2], events[len(events) // 2 :]
     before = len(expected_awards(pipeline, first))
