@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup up down demo test lint unit integration tools
+.PHONY: setup up down demo test lint unit integration tools chaos
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "credstream needs Python 3.11 or newer")'
@@ -39,6 +39,12 @@ unit: setup tools
 integration: up tools
 	$(BIN)/pytest -q tests/integration
 
-# Lint and types first (fast), then unit and integration tests in one pytest run.
+# Lint and types first (fast), then unit, integration and the short fault scenarios.
 test: lint up tools
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration tests/system
+
+# Every fault scenario at full size (deploy/RELIABILITY.md; over an hour on two cores):
+# one line per scenario with its figures, then a JSON summary, also in results/chaos.json.
+chaos: lint up
+	CREDSTREAM_CHAOS=full CREDSTREAM_CHAOS_REPORT=results/chaos.json \
+		$(BIN)/pytest -q -p no:cacheprovider tests/system

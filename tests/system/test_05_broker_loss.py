@@ -123,7 +123,9 @@ def test_the_pipeline_survives_a_broker_crash_and_catches_up(
             summaries.append(send_events(events, producer, rate=rate))
 
     issued = pipeline.topology.issued.name
-    with Crew(pipeline) as crew:
+    # The clients' default session (45 s): a session shorter than a broker's failover
+    # (~10-15 s here) expires while the coordinator moves, and a rebalance adds to the stall.
+    with Crew(pipeline, CREDSTREAM_KAFKA_SESSION_TIMEOUT_MS="45000") as crew:
         crew.start("processor")
         crew.start("signer")
         producer = threading.Thread(target=produce, daemon=True)
