@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 from credstream.e2e import expected_awards
-from credstream.pipeline import read_all, running, wait_until
+from credstream.pipeline import group_progress, read_all, running, wait_until
 from credstream.roots.processor import APP_ID
 from credstream.settings import KafkaSettings, S3Settings
 from schemas.codec import Codec
@@ -51,3 +52,44 @@ def test_progress_survives_a_new_processor_without_local_state(
     assert sorted((r.credential_id, r.awarded_at) for r in requests) == sorted(
         (a.credential_id, a.awarded_at) for a in expected
     )
+
+
+def test_a_processor_stopped_while_busy_loses_nothing(
+    kafka: KafkaSettings, store: S3Settings, tmp_path: Path
+) -> None:
+    """SIGTERM with a backlog (a rolling deploy, a scale-in): the stop must not commit
+    events it did not process."""
+    pipeline = new_pipeline(kafka, store, tmp_path)
+    events = synthetic_events(pipeline, 12_000, learners=600)
+    expected = expected_awards(pipeline, events)
+    group = f"{pipeline.kafka.topic_prefix}{APP_ID}"
+    source = pipeline.topology.assessments.name
+    produce_events(pipeline, events)
+    for _ in range(3):
+        before = group_progress(pipeline.kafka, group, source)[0]
+        with running(pipeline, ["processor"]) as workers:
+            wait_until(
+                lambda before=before: group_progress(pipeline.kafka, group, source)[0] > before,
+                seconds=180,
+                what="the processor to commit some events",
+                alive=list(workers.values()),
+            )
+            time.sleep(1.0)
+    stopped_at, end = group_progress(pipeline.kafka, group, source)
+    assert stopped_at < end  # the stops did land mid-backlog
+    with running(pipeline, ["processor"]) as workers:
+        wait_until(
+            lambda: committed_everything(pipeline.kafka, group, source),
+            seconds=300,
+            what="the processor to commit every event",
+            alive=list(workers.values()),
+        )
+    codec = Codec()
+    requests = {
+        (r.credential_id, r.awarded_at)
+        for r in (
+            codec.decode_as(record.value, CredentialRequested)
+            for record in read_all(pipeline.kafka, pipeline.topology.requests.name, len(expected))
+        )
+    }
+    assert requests == {(a.credential_id, a.awarded_at) for a in expected}

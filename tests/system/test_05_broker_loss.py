@@ -5,7 +5,7 @@ and ports, so the shared single-broker stack is untouched) runs the pipeline whi
 events arrive at a steady rate. Broker 2 is killed (SIGKILL) mid-run: the pipeline must
 keep issuing on the two that remain, then catch up once it is restarted and every
 partition is back to three in-sync replicas. Short: a 30 s outage; full: 60 s in a
-longer run.
+longer run; either lasts until the pipeline has issued on the remaining two (at most 4 min).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from tests.system.conftest import Recorder
 
 ROOT = Path(__file__).resolve().parents[2]
 VICTIM = 2
+MAX_OUTAGE = 240.0  # seconds
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +135,12 @@ def test_the_pipeline_survives_a_broker_crash_and_catches_up(
         cluster.stop_broker(VICTIM, kill=True)
         down_at, issued_at_kill = time.monotonic(), topic_end(pipeline, issued)
         resumed = None  # seconds from the kill to the next credential issued
-        while time.monotonic() - down_at < outage:
+        # The broker stays down for the outage, and longer if the pipeline has not issued
+        # on the two that remain yet (a loaded machine fails over slower): the guarantee
+        # is that it does, its delay is a figure.
+        while time.monotonic() - down_at < outage or (
+            resumed is None and time.monotonic() - down_at < MAX_OUTAGE
+        ):
             if resumed is None and topic_end(pipeline, issued) > issued_at_kill:
                 resumed = time.monotonic() - down_at
             crew.check()
