@@ -6,6 +6,7 @@ Input is one JSON credential (pretty-printed or not) or a JSON-lines stream of t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
+import orjson
 
 from credstream.errors import ConfigurationError, InvalidInputError, SigningError, StorageError
 
@@ -73,7 +75,7 @@ def sign(
         "proofPurpose": "assertionMethod",
     }
     signer, canonicalizer = ed25519_signer(seed), default_canonicalizer()
-    out = click.get_text_stream("stdout")
+    out = click.get_binary_stream("stdout")
     for where, document in _documents(source):
         if not isinstance(document, dict):
             raise InvalidInputError(f"{where}: a credential must be a JSON object")
@@ -81,7 +83,7 @@ def sign(
             signed = add_proof(document, options, signer, canonicalizer)
         except SigningError as error:
             raise InvalidInputError(f"{where}: {error}") from None
-        out.write(_COMPACT.encode(signed) + "\n")
+        out.write(_compact(signed) + b"\n")
 
 
 @click.command()
@@ -260,7 +262,22 @@ def _documents(source: IO[str]) -> Iterator[tuple[str, Any]]:
 
 
 def _loads(text: str) -> Any:
+    # orjson reads integers beyond 64 bits as floats, and refuses some JSON the standard
+    # decoder reads (lone surrogates): where either may apply, that one decides.
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
     return _DECODER.decode(text)
+
+
+def _compact(document: Any) -> bytes:
+    """Compact UTF-8 JSON (orjson: a tenth of the standard encoder's time per line)."""
+    try:
+        return orjson.dumps(document)
+    except orjson.JSONEncodeError:  # integers beyond 64 bits, which only json writes
+        return _COMPACT.encode(document).encode("utf-8")
 
 
 def _no_constant(name: str) -> Any:
@@ -270,4 +287,5 @@ def _no_constant(name: str) -> Any:
 # One decoder and one encoder for the whole stream: json.loads/dumps with options build a
 # new one per call, a cost comparable to the rest of the line's JSON work.
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
+_LONG_DIGITS = re.compile(r"[0-9]{19}")  # every integer of 18 digits fits in 64 bits
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))

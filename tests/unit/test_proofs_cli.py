@@ -128,6 +128,31 @@ def test_signed_stream_verifies_and_any_change_fails(
     assert "urn:uuid:1: verified" in tampered.output
 
 
+def test_signed_lines_are_the_standard_compact_json_of_the_signed_credentials(
+    root: click.Group,
+) -> None:
+    """orjson reads and writes the lines: what it writes is what json would, byte for byte
+    (non-ASCII, control characters, emoji), and what only json handles still signs."""
+    from credstream.commands.sign import read_key_file
+    from signers.fastcanon._samples import sample_credentials
+    from signers.proofs import add_proof, default_canonicalizer, ed25519_signer
+
+    credentials = list(sample_credentials(40, seed=11, varied=True, hostile=True))
+    credentials[0]["credentialSubject"]["achievement"]["creditsAvailable"] = 2**70  # > int64
+    result = sign_w3c(root, "".join(compact(c) + "\n" for c in credentials))
+    assert result.exit_code == 0, result.output
+    options = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "created": W3C_CREATED,
+        "verificationMethod": W3C_METHOD,
+        "proofPurpose": "assertionMethod",
+    }
+    sign, canonicalizer = ed25519_signer(read_key_file(Path(W3C_KEY))), default_canonicalizer()
+    expected = [compact(add_proof(c, options, sign, canonicalizer)) for c in credentials]
+    assert result.output.split("\n") == [*expected, ""]  # (U+2028 in values: not splitlines)
+
+
 def test_verify_without_controller_rejects_a_key_that_is_not_the_issuers(
     root: click.Group, tmp_path: Path
 ) -> None:
