@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import BadSignatureError
 
 from credstream.errors import InvalidInputError
 
@@ -140,9 +141,14 @@ def verify_event(
         raise TamperedEventError(f"event {event_id}: header {HEADER_TIMESTAMP} is not a time")
     signed_at = int(stamp)
     message = signed_message(event_id, engine_id, schema_fingerprint, signed_at, value)
+    signature = found[HEADER_SIGNATURE]
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(found[HEADER_SIGNATURE], message)
-    except (InvalidSignature, ValueError):
+        # libsodium verifies in about half of OpenSSL's time here (the processor verifies
+        # every event; README, performance). It takes signature || message.
+        if len(signature) != 64:
+            raise ValueError("an Ed25519 signature has 64 bytes")
+        crypto_sign_open(signature + message, public_key)
+    except (BadSignatureError, ValueError):
         raise TamperedEventError(
             f"event {event_id}: the signature of engine {engine_id!r} does not verify"
         ) from None

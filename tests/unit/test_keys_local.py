@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from pydantic import SecretStr
 
 from credstream.errors import ConfigurationError, InvalidInputError
@@ -42,7 +41,7 @@ def settings(tmp_path: Path) -> KeySettings:
 
 def _seed_of(key: Any) -> bytes:
     """The seed, read from inside the key (only a test may look)."""
-    return key._private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return bytes(key._sign._secret_key[:32])  # libsodium's secret key: seed || public key
 
 
 def test_generated_key_signs_and_the_public_key_verifies(settings: KeySettings) -> None:
