@@ -80,6 +80,11 @@ def test_unsigned_tampered_and_unknown_engine_are_refused() -> None:
         _verify([*headers[:1], ("cs-ts", b"-1"), headers[2]])
     with pytest.raises(TamperedEventError, match="does not verify"):
         _verify([*headers[:2], ("cs-sig", b"short")])
+    # libsodium takes signature || message: a longer signature must not shift the split.
+    with pytest.raises(TamperedEventError, match="does not verify"):
+        _verify([*headers[:2], ("cs-sig", headers[2][1] + b"\x00")])
+    with pytest.raises(TamperedEventError, match="does not verify"):
+        _verify(headers, public_keys={"lms": KEYS["lms"][:31]})
     with pytest.raises(TamperedEventError, match="appears more than once"):
         _verify([*headers, headers[2]])
     with pytest.raises(TamperedEventError, match="is not the event's engine_id 'other'"):
