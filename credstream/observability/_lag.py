@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kafka import KafkaConsumer
+    from kafka import KafkaConsumer, TopicPartition
 
 Partition = tuple[str, int]
 
@@ -26,21 +26,25 @@ def lag_by_topic(
     return lag
 
 
-def consumer_lag(consumer: KafkaConsumer) -> dict[str, int]:
-    """Lag per topic over the partitions assigned to this kafka-python consumer.
+def consumer_lag(
+    consumer: KafkaConsumer, partitions: Iterable[TopicPartition] | None = None
+) -> dict[str, int]:
+    """Lag per topic over ``partitions`` (default: those assigned to this kafka-python
+    consumer), for the consumer's group.
 
     Uses the committed offset (what a restart would resume from, and what KEDA scales on);
-    the position for a partition with no commit yet. Summed over every process of a group,
-    it is the group's lag.
+    for a partition with no commit yet, the position where this consumer reads it, else
+    the whole partition. Summed over every process of a group, it is the group's lag.
     """
-    assigned = list(consumer.assignment())
-    if not assigned:
+    assigned = set(consumer.assignment())
+    wanted = list(assigned if partitions is None else partitions)
+    if not wanted:
         return {}
-    ends = consumer.end_offsets(assigned)
+    ends = consumer.end_offsets(wanted)
     consumed: dict[Partition, int | None] = {}
-    for tp in assigned:
+    for tp in wanted:
         committed = consumer.committed(tp)
-        consumed[(tp.topic, tp.partition)] = (
-            committed if committed is not None else consumer.position(tp)
-        )
+        if committed is None and tp in assigned:
+            committed = consumer.position(tp)
+        consumed[(tp.topic, tp.partition)] = committed
     return lag_by_topic({(tp.topic, tp.partition): end for tp, end in ends.items()}, consumed)

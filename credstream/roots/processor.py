@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,7 +15,14 @@ from credstream.observability import MetricsSettings
 from credstream.settings import KafkaSettings
 from producers import DEFAULT_DIRECTORY
 
+if TYPE_CHECKING:
+    import faust
+    from kafka import KafkaConsumer
+
+    from credstream.observability import Metrics
+
 APP_ID = "credstream-processor"
+log = logging.getLogger("credstream.processor")
 
 
 class ProcessorSettings(BaseSettings):
@@ -96,6 +104,8 @@ def run_processor(settings: ProcessorSettings) -> None:
         topic_replication_factor=settings.replication_factor or 1,
         **_session(settings.kafka),
     )
+    offsets = kafka_consumer(settings.kafka, app_id)  # reads offsets; never joins
+    _report_lag(app, app_id, topology.assessments.name, offsets, metrics)
     server = serve(metrics, settings.metrics, readiness=lambda: None)
     try:
         # A number, not a name: mode reads "warn" as level 0 and logs every debug record.
@@ -109,3 +119,31 @@ def run_processor(settings: ProcessorSettings) -> None:
     finally:
         feed.stop()
         server.close()
+        offsets.close()
+
+
+def _report_lag(
+    app: faust.App, group: str, source: str, offsets: KafkaConsumer, metrics: Metrics
+) -> None:
+    """Every 5 s, ``credstream_consumer_lag`` of the group on this process's partitions of
+    ``source``, as the other workers report it (summed over processes: the group's lag)."""
+    from kafka import TopicPartition
+    from kafka.errors import KafkaError
+
+    from credstream.observability import consumer_lag
+
+    async def report_lag() -> None:
+        partitions = [
+            TopicPartition(tp.topic, tp.partition)
+            for tp in app.consumer.assignment()
+            if tp.topic == source
+        ]
+        loop = asyncio.get_running_loop()
+        try:  # kafka-python blocks: off the event loop
+            lag = await loop.run_in_executor(None, consumer_lag, offsets, partitions)
+        except KafkaError as error:  # a figure missed, not a reason to stop processing
+            log.warning("consumer lag not measured: %s", error)
+            return
+        metrics.set_consumer_lag(group, lag)
+
+    app.timer(interval=5.0)(report_lag)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import urllib.request
 from pathlib import Path
 
 from credstream.clients import kafka_producer
+from credstream.observability import parse_metrics, target_urls
 from credstream.pipeline import read_all, running, wait_until
 from credstream.roots.processor import APP_ID
 from credstream.settings import KafkaSettings, S3Settings
@@ -40,11 +42,21 @@ def test_processor_awards_exactly_what_the_oracle_computes(
 
     topology = pipeline.topology
     group = f"{pipeline.kafka.topic_prefix}{APP_ID}"
-    with running(pipeline, ["processor"]) as workers:
+    source = topology.assessments.name
+    targets = tmp_path / "targets"
+    with running(pipeline, ["processor"], CREDSTREAM_METRICS_TARGETS_DIR=str(targets)) as workers:
         wait_until(
             lambda: committed_everything(pipeline.kafka, group, topology.assessments.name),
             seconds=180,
             what="the processor to commit every event",
+            alive=list(workers.values()),
+        )
+        # It reports its group's lag like every worker: the backlog, then none (every 5 s).
+        lag_key = ("credstream_consumer_lag", (("group", group), ("topic", source)))
+        wait_until(
+            lambda: _scrape(targets).get(lag_key) == 0,
+            seconds=30,
+            what="the processor to report a lag of 0",
             alive=list(workers.values()),
         )
     codec = Codec()
@@ -59,3 +71,11 @@ def test_processor_awards_exactly_what_the_oracle_computes(
         assert by_id[award.credential_id] == award  # same time, evidence and learner
     dead = read_all(pipeline.kafka, topology.dead_letters(topology.assessments).name, 1)
     assert [dict(d.headers)["cs-dlq-error-class"] for d in dead] == [b"UnknownSchemaError"]
+
+
+def _scrape(targets: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    urls = target_urls(targets)
+    if not urls:
+        return {}
+    with urllib.request.urlopen(urls[0], timeout=5) as response:
+        return parse_metrics(response.read().decode())
