@@ -48,6 +48,13 @@ def test_progress_survives_a_new_processor_without_local_state(
         codec.decode_as(r.value, CredentialRequested)
         for r in read_all(pipeline.kafka, pipeline.topology.requests.name, len(expected))
     ]
+    dead = read_all(
+        pipeline.kafka,
+        pipeline.topology.dead_letters(pipeline.topology.assessments).name,
+        0,
+        seconds=5,
+    )
+    assert [dict(d.headers)["cs-dlq-error"] for d in dead] == []  # every event was accepted
     # Awards completed in the second half by results from the first: exactly the oracle's.
     assert sorted((r.credential_id, r.awarded_at) for r in requests) == sorted(
         (a.credential_id, a.awarded_at) for a in expected
