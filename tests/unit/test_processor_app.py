@@ -96,3 +96,31 @@ def test_delivery_waits_for_the_flush_and_reports_a_failed_record() -> None:
         assert producer.flushed == 2
 
     asyncio.run(scenario())
+
+
+def test_a_stop_waits_for_the_batch_in_hand_leaves_the_group_and_exits() -> None:
+    from processors.stream._app import _StopBetweenBatches
+
+    async def scenario() -> list[str]:
+        steps: list[str] = []
+
+        async def leave() -> None:
+            steps.append("leave")
+
+        stop = _StopBetweenBatches(leave, lambda code: steps.append(f"exit {code}"))
+        stop.busy = True
+        stop.request()
+        await asyncio.sleep(0)
+        steps.append("batch finished")  # nothing happened before the batch ended
+        await stop.batch_done()
+
+        idle = _StopBetweenBatches(leave, lambda code: steps.append(f"exit {code}"))
+        idle.request()  # nothing in hand: at once
+        await asyncio.sleep(0.01)
+
+        working = _StopBetweenBatches(leave, lambda code: steps.append(f"exit {code}"))
+        working.busy = True
+        await working.batch_done()  # no stop asked: keeps going
+        return steps
+
+    assert asyncio.run(scenario()) == ["batch finished", "leave", "exit 0", "leave", "exit 0"]
