@@ -152,6 +152,7 @@ def build_app(
                 table.data[key] = progress
 
     changelog = table.changelog_topic.get_topic_name()
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
     stop = _StopBetweenBatches(partial(_leave_group, app))
 
     async def take_over_stop_signals() -> None:
@@ -170,6 +171,12 @@ def build_app(
             # cancellation too, and Faust commits acked offsets. So a batch is finished
             # whole, or the process ends before anything of it is committed.
             stop.busy = True
+            if not recovery.completed.is_set():
+                # A new process can be handed records before its first table recovery
+                # (Faust pauses the partitions only after the assignment's first awaits):
+                # evaluated now, they would see no progress and overwrite the learners'.
+                log.warning("records before the progress table was restored: waiting")
+                await recovery.completed.wait()
             work = asyncio.ensure_future(_or_exit(handle(batch)))
             try:
                 await asyncio.shield(work)
