@@ -45,7 +45,7 @@ _ACHIEVEMENTS = [
     ("kanji", "漢字 N5", "Reads the 100 N5 kanji.", "Scored 92% on the final quiz."),
 ]
 _WARM_UP = 5
-_BENCH_SEED = bytes(range(32))  # a throwaway key: benchmarks never touch real keys
+BENCH_SEED = bytes(range(32))  # a throwaway key: benchmarks never touch real keys
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,8 @@ def bench_sign(count: int, canonicalizer: Canonicalizer) -> list[SuiteRate]:
     """One entry per cryptosuite; ``canonicalizer`` is the signing path's RDFC strategy."""
     if count < 1:
         raise ValueError("count must be at least 1")
-    sign = ed25519_signer(_BENCH_SEED)
-    did = "did:key:" + public_key_multibase(ed25519_public_key(_BENCH_SEED))
+    sign = ed25519_signer(BENCH_SEED)
+    did = "did:key:" + public_key_multibase(ed25519_public_key(BENCH_SEED))
     method = f"{did}#{did.removeprefix('did:key:')}"
     credentials = catalog_credentials(count)
     raw = raw_ed25519_rate(sign, max(count, 10_000))

@@ -5,8 +5,8 @@ Input is one JSON credential (pretty-printed or not) or a JSON-lines stream of t
 
 from __future__ import annotations
 
+import gc
 import json
-import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
@@ -76,14 +76,32 @@ def sign(
     }
     signer, canonicalizer = ed25519_signer(seed), default_canonicalizer()
     out = click.get_binary_stream("stdout")
-    for where, document in _documents(source):
-        if not isinstance(document, dict):
-            raise InvalidInputError(f"{where}: a credential must be a JSON object")
-        try:
-            signed = add_proof(document, options, signer, canonicalizer)
-        except SigningError as error:
-            raise InvalidInputError(f"{where}: {error}") from None
-        out.write(_compact(signed) + b"\n")
+    # Each line makes a few hundred short-lived, acyclic objects: the default threshold
+    # ran a collection every few lines (a tenth of the time per credential).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    # Output goes out in blocks of whole lines, as Python buffers a pipe by default, even
+    # under PYTHONUNBUFFERED (a write per line cost a third of the time per credential).
+    block: list[bytes] = []
+    size = 0
+    try:
+        for where, document in _documents(source):
+            if not isinstance(document, dict):
+                raise InvalidInputError(f"{where}: a credential must be a JSON object")
+            try:
+                signed = add_proof(document, options, signer, canonicalizer)
+            except SigningError as error:
+                raise InvalidInputError(f"{where}: {error}") from None
+            line = _compact(signed) + b"\n"
+            block.append(line)
+            size += len(line)
+            if size >= _OUTPUT_BLOCK or out.isatty():
+                out.write(b"".join(block))
+                block.clear()
+                size = 0
+    finally:  # what was signed before an error is written
+        out.write(b"".join(block))
+        out.flush()
 
 
 @click.command()
@@ -264,7 +282,8 @@ def _documents(source: IO[str]) -> Iterator[tuple[str, Any]]:
 def _loads(text: str) -> Any:
     # orjson reads integers beyond 64 bits as floats, and refuses some JSON the standard
     # decoder reads (lone surrogates): where either may apply, that one decides.
-    if _LONG_DIGITS.search(text) is None:
+    # The digit-run test on bytes costs ~2 us a line; a regular expression cost ~40.
+    if _DIGIT_RUN not in text.encode("utf-8", "surrogatepass").translate(_DIGITS_ONLY):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -286,6 +305,9 @@ def _no_constant(name: str) -> Any:
 
 # One decoder and one encoder for the whole stream: json.loads/dumps with options build a
 # new one per call, a cost comparable to the rest of the line's JSON work.
+_OUTPUT_BLOCK = 1 << 16
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
-_LONG_DIGITS = re.compile(r"[0-9]{19}")  # every integer of 18 digits fits in 64 bits
+# Every integer of 18 digits fits in 64 bits: a line without a run of 19 digits is safe.
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_DIGIT_RUN = b"0" * 19
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))

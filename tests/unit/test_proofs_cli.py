@@ -186,6 +186,8 @@ def test_undefined_term_names_the_line_and_term(root: click.Group) -> None:
     result = sign_w3c(root, compact(load(OB / "unsigned.json")) + "\n" + compact(credential))
     assert result.exit_code == 2
     assert "line 2" in result.output and "'nmae'" in result.output
+    # The line signed before the error is written (output goes out in blocks).
+    assert json.loads(result.stdout.splitlines()[0])["proof"]["proofValue"].startswith("z")
 
 
 def test_verification_method_must_name_the_signing_key(root: click.Group) -> None:
@@ -230,3 +232,23 @@ def test_bench_sign_prints_one_object_per_suite() -> None:
         assert rate["signed_per_second"] > 0 and rate["raw_ed25519_per_second"] > 0
     assert rates[0]["reference_per_second"] > 0
     assert rates[1]["reference_per_second"] is None
+
+
+def test_bench_sign_through_the_cli_adds_its_rates() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "credstream", "bench", "sign", "--count", "500", "--cli", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for rate in json.loads(result.stdout):
+        assert rate["cli_per_second"] > 0 and rate["cli_builder_like_per_second"] > 0
+
+
+def test_bench_sign_through_the_cli_refuses_too_few_credentials() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "credstream", "bench", "sign", "--count", "10", "--cli"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "--count 500 or more" in result.stderr
