@@ -74,9 +74,13 @@ class BatchLoop:
                     try:
                         self._until_durable(process, records)
                     except BatchAbandonedError as error:
-                        # Not ours any more: the next poll rejoins the group, and whoever
-                        # owns these records now reads them from the committed offsets.
+                        # Dropped uncommitted. A partition this consumer still holds is
+                        # rewound to the batch's start: kafka-python keeps a retained
+                        # partition's position across a rebalance, so the next batch would
+                        # start after this one and its commit would skip it (stored,
+                        # never announced). The others' new owners read from the commits.
                         log.warning("batch abandoned: %s", error)
+                        self._rewind(records)
                         continue
                     self.commit(records)
                 self._run_periodic()
@@ -138,15 +142,27 @@ class BatchLoop:
         first offset, which the group has already committed, and which only a current
         member may commit. A worker paused past its session (a zombie) is refused, and
         raises ``BatchAbandonedError`` instead of repeating what the new owner did."""
-        first: dict[TopicPartition, OffsetAndMetadata] = {}
-        for record in records:
-            partition = TopicPartition(record.topic, record.partition)
-            if partition not in first or record.offset < first[partition].offset:
-                first[partition] = OffsetAndMetadata(record.offset, "", -1)
+        first = _first_offsets(records)
         try:
-            self._consumer.commit(first)
+            self._consumer.commit(
+                {
+                    partition: OffsetAndMetadata(offset, "", -1)
+                    for partition, offset in first.items()
+                }
+            )
         except (CommitFailedError, KafkaError) as error:
             raise BatchAbandonedError(f"the group moved these partitions on: {error}") from None
+        # The group takes a commit from any current member for any partition: a rebalance
+        # completed while the batch was polled can have moved some of them to another.
+        moved = set(first) - set(self._consumer.assignment())
+        if moved:
+            raise BatchAbandonedError(f"a rebalance moved {sorted(map(str, moved))} away")
+
+    def _rewind(self, records: list[Any]) -> None:
+        held = set(self._consumer.assignment())
+        for partition, offset in _first_offsets(records).items():
+            if partition in held:
+                self._consumer.seek(partition, offset)
 
     def commit(self, records: list[Any]) -> None:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
@@ -159,6 +175,15 @@ class BatchLoop:
             self._consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as error:
             log.warning("commit refused after a rebalance; the batch will be re-read: %s", error)
+
+
+def _first_offsets(records: list[Any]) -> dict[TopicPartition, int]:
+    """Each partition's lowest offset among ``records``."""
+    first: dict[TopicPartition, int] = {}
+    for record in records:
+        partition = TopicPartition(record.topic, record.partition)
+        first[partition] = min(record.offset, first.get(partition, record.offset))
+    return first
 
 
 class BatchAbandonedError(CredstreamError):

@@ -11,23 +11,16 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from credstream.e2e import expected_awards, produce
 from credstream.settings import KafkaSettings, S3Settings
 from tests.integration.workers import new_pipeline
-from tests.system._harness import FULL, Crew, audit, sized, wait_drained, workload_events
+from tests.system._harness import Crew, audit, sized, wait_drained, workload_events
 from tests.system.conftest import Recorder
 
 KINDS = ("processor", "signer")
 MOST = 3
 
 
-@pytest.mark.skipif(
-    not FULL,
-    reason="open bug (deploy/RELIABILITY.md): a signer stopped in a storm can leave a few "
-    "stored credentials unannounced; full size in make chaos",
-)
 def test_a_rebalance_storm_loses_and_duplicates_nothing(
     kafka: KafkaSettings, store: S3Settings, tmp_path: Path, scenario: Recorder
 ) -> None:
