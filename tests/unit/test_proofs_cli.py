@@ -212,14 +212,15 @@ def test_key_material_never_appears_in_errors(root: click.Group, tmp_path: Path)
     assert "secretKeyMultibase" in result.output and "zNotAKey0OIl" not in result.output
 
 
-def test_bench_sign_prints_one_object_per_suite() -> None:
+def bench_sign(*args: str) -> subprocess.CompletedProcess[str]:
     # A separate process: the command pins itself to one CPU.
-    result = subprocess.run(
-        [sys.executable, "-m", "credstream", "bench", "sign", "--count", "3", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    command = [sys.executable, "-m", "credstream", "bench", "sign", *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def test_bench_sign_prints_one_object_per_suite() -> None:
+    result = bench_sign("--count", "3", "--json")
+    assert result.returncode == 0, result.stderr
     rates = json.loads(result.stdout)
     assert [rate["suite"] for rate in rates] == ["eddsa-rdfc-2022", "eddsa-jcs-2022"]
     for rate in rates:
@@ -235,21 +236,12 @@ def test_bench_sign_prints_one_object_per_suite() -> None:
 
 
 def test_bench_sign_through_the_cli_adds_its_rates() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "credstream", "bench", "sign", "--count", "500", "--cli", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = bench_sign("--count", "500", "--cli", "--json")
+    assert result.returncode == 0, result.stderr
     for rate in json.loads(result.stdout):
         assert rate["cli_per_second"] > 0 and rate["cli_builder_like_per_second"] > 0
 
 
 def test_bench_sign_through_the_cli_refuses_too_few_credentials() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "credstream", "bench", "sign", "--count", "10", "--cli"],
-        capture_output=True,
-        check=False,
-        text=True,
-    )
+    result = bench_sign("--count", "10", "--cli")
     assert result.returncode == 2 and "--count 500 or more" in result.stderr
