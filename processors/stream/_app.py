@@ -152,7 +152,7 @@ def build_app(
                 table.data[key] = progress
 
     changelog = table.changelog_topic.get_topic_name()
-    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    _hold_records_until_restored(app, source.name)
     stop = _StopBetweenBatches(partial(_leave_group, app))
 
     async def take_over_stop_signals() -> None:
@@ -171,12 +171,6 @@ def build_app(
             # cancellation too, and Faust commits acked offsets. So a batch is finished
             # whole, or the process ends before anything of it is committed.
             stop.busy = True
-            if not recovery.completed.is_set():
-                # A new process can be handed records before its first table recovery
-                # (Faust pauses the partitions only after the assignment's first awaits):
-                # evaluated now, they would see no progress and overwrite the learners'.
-                log.warning("records before the progress table was restored: waiting")
-                await recovery.completed.wait()
             work = asyncio.ensure_future(_or_exit(handle(batch)))
             try:
                 await asyncio.shield(work)
@@ -186,6 +180,70 @@ def build_app(
             await stop.batch_done()
 
     return app
+
+
+def _hold_records_until_restored(app: faust.App, source: str) -> None:
+    """No record of the source topic reaches a stream before the tables are restored and
+    the consumer has seeked to the committed offsets, on every assignment.
+
+    Faust (pinned 0.15.3) let records through twice too early: on a process's first
+    assignment it had not stopped the flow (it does so only when a rebalance revokes
+    partitions it holds), and after every recovery it resumed the source partitions one
+    await before seeking them to the committed offsets. Records fetched in between were
+    still being delivered after the seek; the consumer took the jump in offsets for a gap
+    in the topic, which it counts as processed, and committed records no batch had handled
+    (an award lost, or made later from a later event), or dropped their re-reads and
+    stalled its commits. So the flow stops at every rebalance, and the source partitions
+    stay paused until the recovery's seek is done, then are each seeked again (see below).
+
+    The source topic is neither compacted nor transactional, so a gap in its offsets can
+    only come from such a race: it is logged and never counted as processed.
+    """
+    consumer: Any = app.consumer  # pinned faust: private members below
+    held: set[Any] = set()
+    seek_pending = False
+    resume_partitions, perform_seek, add_gap = (
+        consumer.resume_partitions, consumer.perform_seek, consumer._add_gap,
+    )  # fmt: skip
+
+    async def on_revoked(sender: Any, *revoked: Any, **_: Any) -> None:
+        nonlocal seek_pending
+        seek_pending = True
+        held.clear()  # the next recovery resumes what is assigned then
+        consumer.stop_flow()
+        app.flow_control.suspend()
+
+    def resume_after_the_seek(partitions: Any) -> None:
+        wanted = set(partitions)
+        if seek_pending:
+            sources = {tp for tp in wanted if tp.topic == source}
+            held.update(sources)
+            wanted -= sources
+        resume_partitions(wanted)
+
+    async def seek_then_resume() -> None:
+        nonlocal seek_pending
+        await perform_seek()
+        if not (seek_pending and consumer.flow_active):
+            return  # a fetch that met the stopped flow seeks back; the recovery's seek follows
+        # aiokafka ignores a seek to offset 0 (a group reset to the earliest offsets), and a
+        # fetch that met the stopped flow has moved the position on: seek each held one.
+        for partition in held:
+            await consumer.seek(partition, consumer._read_offset.get(partition) or 0)
+        seek_pending = False
+        resume_partitions(set(held))
+        held.clear()
+
+    async def add_gap_unless_source(tp: Any, offset_from: int, offset_to: int) -> None:
+        if tp.topic == source:
+            log.error("offsets %d-%d of %s skipped by the consumer", offset_from, offset_to, tp)
+            return
+        await add_gap(tp, offset_from, offset_to)
+
+    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
+    consumer.resume_partitions = resume_after_the_seek
+    consumer.perform_seek = seek_then_resume
+    consumer._add_gap = add_gap_unless_source
 
 
 class _StopBetweenBatches:

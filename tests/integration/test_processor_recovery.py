@@ -6,8 +6,6 @@ import shutil
 import time
 from pathlib import Path
 
-import pytest
-
 from credstream.e2e import expected_awards
 from credstream.pipeline import group_progress, read_all, running, wait_until
 from credstream.roots.processor import APP_ID
@@ -20,14 +18,8 @@ from tests.integration.workers import (
     produce_events,
     synthetic_events,
 )
-from tests.system._harness import FULL
 
 
-@pytest.mark.skipif(
-    not FULL,
-    reason="open bug (deploy/RELIABILITY.md): a new processor without local state still "
-    "misses or delays an award in about one run in four; run with CREDSTREAM_CHAOS=full",
-)
 def test_progress_survives_a_new_processor_without_local_state(
     kafka: KafkaSettings, store: S3Settings, tmp_path: Path
 ) -> None:
@@ -69,11 +61,6 @@ def test_progress_survives_a_new_processor_without_local_state(
     )
 
 
-@pytest.mark.skipif(
-    not FULL,
-    reason="open bug (deploy/RELIABILITY.md): under load a stopped processor's successor "
-    "can request an award again at another time; run with CREDSTREAM_CHAOS=full",
-)
 def test_a_processor_stopped_while_busy_loses_nothing(
     kafka: KafkaSettings, store: S3Settings, tmp_path: Path
 ) -> None:
