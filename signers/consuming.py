@@ -142,14 +142,9 @@ class BatchLoop:
         first offset, which the group has already committed, and which only a current
         member may commit. A worker paused past its session (a zombie) is refused, and
         raises ``BatchAbandonedError`` instead of repeating what the new owner did."""
-        first = _first_offsets(records)
+        first = {partition: first for partition, (first, _) in _offset_ranges(records).items()}
         try:
-            self._consumer.commit(
-                {
-                    partition: OffsetAndMetadata(offset, "", -1)
-                    for partition, offset in first.items()
-                }
-            )
+            self._consumer.commit(_commit_offsets(first))
         except (CommitFailedError, KafkaError) as error:
             raise BatchAbandonedError(f"the group moved these partitions on: {error}") from None
         # The group takes a commit from any current member for any partition: a rebalance
@@ -160,30 +155,32 @@ class BatchLoop:
 
     def _rewind(self, records: list[Any]) -> None:
         held = set(self._consumer.assignment())
-        for partition, offset in _first_offsets(records).items():
+        for partition, (first, _) in _offset_ranges(records).items():
             if partition in held:
-                self._consumer.seek(partition, offset)
+                self._consumer.seek(partition, first)
 
     def commit(self, records: list[Any]) -> None:
-        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
-        for record in records:
-            partition = TopicPartition(record.topic, record.partition)
-            current = offsets.get(partition)
-            if current is None or record.offset + 1 > current.offset:
-                offsets[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+        ranges = _offset_ranges(records)
         try:
-            self._consumer.commit(offsets)
+            self._consumer.commit(
+                _commit_offsets({partition: last + 1 for partition, (_, last) in ranges.items()})
+            )
         except (CommitFailedError, KafkaError) as error:
             log.warning("commit refused after a rebalance; the batch will be re-read: %s", error)
 
 
-def _first_offsets(records: list[Any]) -> dict[TopicPartition, int]:
-    """Each partition's lowest offset among ``records``."""
-    first: dict[TopicPartition, int] = {}
+def _offset_ranges(records: list[Any]) -> dict[TopicPartition, tuple[int, int]]:
+    """Each partition's (lowest, highest) offset among ``records``."""
+    ranges: dict[TopicPartition, tuple[int, int]] = {}
     for record in records:
         partition = TopicPartition(record.topic, record.partition)
-        first[partition] = min(record.offset, first.get(partition, record.offset))
-    return first
+        low, high = ranges.get(partition, (record.offset, record.offset))
+        ranges[partition] = (min(low, record.offset), max(high, record.offset))
+    return ranges
+
+
+def _commit_offsets(offsets: dict[TopicPartition, int]) -> dict[TopicPartition, OffsetAndMetadata]:
+    return {partition: OffsetAndMetadata(offset, "", -1) for partition, offset in offsets.items()}
 
 
 class BatchAbandonedError(CredstreamError):

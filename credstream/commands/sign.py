@@ -83,7 +83,7 @@ def sign(
     # Output goes out in blocks of whole lines, as Python buffers a pipe by default, even
     # under PYTHONUNBUFFERED (a write per line cost a third of the time per credential).
     block: list[bytes] = []
-    size = 0
+    size, interactive = 0, out.isatty()
     try:
         for where, document in _documents(source):
             if not isinstance(document, dict):
@@ -95,7 +95,7 @@ def sign(
             line = _compact(signed) + b"\n"
             block.append(line)
             size += len(line)
-            if size >= _OUTPUT_BLOCK or out.isatty():
+            if size >= _OUTPUT_BLOCK or interactive:
                 out.write(b"".join(block))
                 block.clear()
                 size = 0
@@ -303,9 +303,9 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+_OUTPUT_BLOCK = 1 << 16
 # One decoder and one encoder for the whole stream: json.loads/dumps with options build a
 # new one per call, a cost comparable to the rest of the line's JSON work.
-_OUTPUT_BLOCK = 1 << 16
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
 # Every integer of 18 digits fits in 64 bits: a line without a run of 19 digits is safe.
 _DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
