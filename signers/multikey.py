@@ -6,12 +6,16 @@ key's multibase is ``z`` + base58btc(0x80 0x26 + 32-byte seed).
 
 from __future__ import annotations
 
+from gmpy2 import mpz
+
 from credstream.errors import SigningError
 
 _ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_INDEX = {char: value for value, char in enumerate(_ALPHABET)}
-# Two base58 digits per division: half the big-integer steps (signing encodes every proof).
-_PAIRS = tuple(chr(high) + chr(low) for high in _ALPHABET for low in _ALPHABET)
+# GMP converts integers to and from base 58 in C, with its own digits (0-9, A-Z, a-v):
+# translating them costs ~1 us a signature, against ~7 us for divisions in Python.
+_GMP_DIGITS = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+_FROM_GMP = bytes.maketrans(_GMP_DIGITS, _ALPHABET)
+_TO_GMP = bytes.maketrans(_ALPHABET, _GMP_DIGITS)
 ED25519_PUB_PREFIX = b"\xed\x01"
 ED25519_PRIV_PREFIX = b"\x80\x26"
 
@@ -19,24 +23,25 @@ ED25519_PRIV_PREFIX = b"\x80\x26"
 def b58encode(data: bytes) -> str:
     zeros = len(data) - len(data.lstrip(b"\0"))
     number = int.from_bytes(data, "big")
-    digits = []
-    while number:
-        number, remainder = divmod(number, 58 * 58)
-        digits.append(_PAIRS[remainder])
-    # The top pair may start with a zero digit ("1"); the number's own digits never do.
-    return "1" * zeros + "".join(reversed(digits)).lstrip("1")
+    if not number:
+        return "1" * zeros
+    digits: str = mpz(number).digits(58)
+    return "1" * zeros + digits.encode("ascii").translate(_FROM_GMP).decode("ascii")
 
 
 def b58decode(text: str) -> bytes:
-    number = 0
     try:
-        for char in text.encode("ascii"):
-            number = number * 58 + _INDEX[char]
-    except (KeyError, UnicodeEncodeError):
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
         raise SigningError("not a base58btc string") from None
-    zeros = len(text) - len(text.lstrip("1"))
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    return b"\0" * zeros + body
+    if raw.translate(None, _ALPHABET):  # a character outside the alphabet is left
+        raise SigningError("not a base58btc string")
+    body = raw.lstrip(b"1")
+    zeros = len(raw) - len(body)
+    if not body:
+        return b"\0" * zeros
+    number = int(mpz(body.translate(_TO_GMP).decode("ascii"), 58))
+    return b"\0" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
 
 
 def multibase_encode(data: bytes) -> str:
