@@ -28,7 +28,7 @@ def root() -> click.Group:
     return cli
 
 
-def run(root: click.Group, args: list[str], stdin: str | None = None) -> Result:
+def run(root: click.Group, args: list[str], stdin: str | bytes | None = None) -> Result:
     return CliRunner().invoke(root, args, input=stdin)
 
 
@@ -36,7 +36,7 @@ def compact(document: Any) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
-def sign_w3c(root: click.Group, stdin: str, *extra: str) -> Result:
+def sign_w3c(root: click.Group, stdin: str | bytes, *extra: str) -> Result:
     args = ["sign", "-", "--key", W3C_KEY, "--verification-method", W3C_METHOD]
     return run(root, [*args, "--created", W3C_CREATED, *extra], stdin)
 
@@ -169,12 +169,18 @@ def test_verify_without_controller_rejects_a_key_that_is_not_the_issuers(
         (["--seed-hex", "00" * 32], "{}", "exactly one of --key and --seed-hex"),
         (["--created", "yesterday"], "{}", "not a date-time with a time zone"),
         ([], compact(did_key_credentials(1)[0]) + "\n{oops\n", "line 2: not JSON"),
+        # Lines are read as bytes: a line that is not UTF-8 is named, not a traceback.
+        (
+            [],
+            compact(did_key_credentials(1)[0]).encode() + b'\n{"name": "caf\xe9"}\n',
+            "line 2: not JSON ('utf-8' codec can't decode",
+        ),
         ([], "[1, 2]", "a credential must be a JSON object"),
         ([], '{"x": NaN}', "NaN is not a JSON number"),
     ],
 )
 def test_bad_input_is_a_clear_error(
-    root: click.Group, args: list[str], stdin: str, message: str
+    root: click.Group, args: list[str], stdin: str | bytes, message: str
 ) -> None:
     result = sign_w3c(root, stdin, *args)
     assert result.exit_code == 2
