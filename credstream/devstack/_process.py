@@ -36,20 +36,28 @@ class ManagedProcess:
         A PID file whose process is gone, or whose PID now belongs to a process that is
         not ours (the marker is not in its environment), counts as not running.
         """
+        return self.inspect()[0]
+
+    def inspect(self) -> tuple[int | None, str]:
+        """:meth:`pid`, and in words why there is none (start-up errors name it)."""
         try:
             pid = int(self.pid_file.read_text().split()[0])
         except (FileNotFoundError, ValueError, IndexError):
-            return None
+            return None, "no PID file"
         try:
             environ = Path(f"/proc/{pid}/environ").read_bytes()
             stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return None
-        if stat.split(") ", 1)[-1].startswith("Z"):
-            return None
+        except OSError as error:
+            return None, f"PID {pid} is gone ({error.strerror})"
+        state = stat.split(") ", 1)[-1][:1]
+        if state == "Z":
+            return None, f"PID {pid} has exited"
         if self.marker.encode() not in environ.split(b"\0"):
-            return None
-        return pid
+            return (
+                None,
+                f"PID {pid} (state {state}) is not ours: no {self.marker} in its environment",
+            )
+        return pid, f"PID {pid} runs (state {state})"
 
     @property
     def marker(self) -> str:

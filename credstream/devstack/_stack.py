@@ -416,10 +416,11 @@ class DevStack:
             if healthy():
                 return
             for proc in self._processes():
-                if proc.name.startswith(name) and proc.pid() is None:
+                pid, state = proc.inspect()
+                if proc.name.startswith(name) and pid is None:
                     raise DevStackError(
-                        f"{proc.name} exited during start; last lines of {proc.log_file}:\n"
-                        f"{proc.log_tail()}"
+                        f"{proc.name} exited during start ({state}); last lines of "
+                        f"{proc.log_file}:\n{proc.log_tail()}"
                     )
             time.sleep(0.5)
         raise DevStackError(

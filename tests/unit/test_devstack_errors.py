@@ -52,6 +52,9 @@ def test_pid_file_of_a_stranger_is_not_ours(tmp_path: Path) -> None:
         proc.run_dir.mkdir(parents=True)
         proc.pid_file.write_text(f"{stranger.pid}\n")
         assert proc.pid() is None  # not started by us: never signalled
+        reason = proc.inspect()[1]
+        assert reason.startswith(f"PID {stranger.pid} (state ")
+        assert reason.endswith(f"is not ours: no {proc.marker} in its environment")
         assert proc.stop() is False
         assert stranger.poll() is None
     finally:
@@ -66,3 +69,4 @@ def test_started_process_is_found_and_stopped(tmp_path: Path) -> None:
     assert proc.stop(timeout=5) is True
     assert proc.pid() is None
     assert not proc.pid_file.exists()
+    assert proc.inspect() == (None, "no PID file")  # what a start-up error would say
