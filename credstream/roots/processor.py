@@ -41,9 +41,23 @@ class ProcessorSettings(BaseSettings):
     # Replication of the progress changelog; None: the cluster's default replication
     # factor, like every other topic (a changelog on one broker would lose progress with it).
     replication_factor: int | None = Field(default=None, ge=1)
+    # Memory of the RocksDB store of each partition (Faust opens one per partition):
+    # write buffers (memtables) and block cache. Faust's defaults (3 x 64 MiB, 2 GiB) let
+    # a processor grow with the learners it has seen: +168% after warm-up in the soak.
+    rocksdb_write_buffer_bytes: int = Field(default=8 << 20, ge=1 << 20)
+    rocksdb_write_buffers: int = Field(default=2, ge=2)
+    rocksdb_block_cache_bytes: int = Field(default=16 << 20, ge=1 << 20)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "warning"
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+
+    def rocksdb_options(self) -> dict[str, int]:
+        """The progress table's RocksDB options (Faust's ``RocksDBOptions`` names)."""
+        return {
+            "write_buffer_size": self.rocksdb_write_buffer_bytes,
+            "max_write_buffer_number": self.rocksdb_write_buffers,
+            "block_cache_size": self.rocksdb_block_cache_bytes,
+        }
 
 
 def _session(kafka: KafkaSettings) -> dict[str, float]:
@@ -101,6 +115,7 @@ def run_processor(settings: ProcessorSettings) -> None:
         metrics,
         batch_size=settings.batch_size,
         batch_seconds=settings.batch_seconds,
+        store_options=settings.rocksdb_options(),
         topic_replication_factor=settings.replication_factor or 1,
         **_session(settings.kafka),
     )

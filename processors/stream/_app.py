@@ -67,9 +67,14 @@ def build_app(
     metrics: Metrics,
     batch_size: int = 500,
     batch_seconds: float = 0.05,
+    store_options: Mapping[str, int] | None = None,
     **faust_options: Any,
 ) -> faust.App:
-    """A Faust app whose one agent folds assessment events into learners' progress."""
+    """A Faust app whose one agent folds assessment events into learners' progress.
+
+    ``store_options`` go to the table's store (for rocksdb://, Faust's ``RocksDBOptions``:
+    write buffer and block cache sizes per partition).
+    """
     source = topology.assessments
     app = faust.App(
         app_id,
@@ -92,7 +97,13 @@ def build_app(
     # reads back what was written.
     table = cast(
         Table[bytes, bytes],
-        app.Table(PROGRESS_TABLE, partitions=source.partitions, key_type=bytes, value_type=bytes),
+        app.Table(
+            PROGRESS_TABLE,
+            partitions=source.partitions,
+            key_type=bytes,
+            value_type=bytes,
+            options=dict(store_options or {}),
+        ),
     )
 
     def record(event: EventT[Any], pending: dict[bytes, tuple[EventT[Any], bytes]]) -> Handled:
