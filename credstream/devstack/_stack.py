@@ -416,10 +416,12 @@ class DevStack:
             if healthy():
                 return
             for proc in self._processes():
-                pid, state = proc.inspect()
-                if proc.name.startswith(name) and pid is None:
+                if not proc.name.startswith(name):
+                    continue
+                pid, why = proc.inspect()
+                if pid is None:
                     raise DevStackError(
-                        f"{proc.name} exited during start ({state}); last lines of "
+                        f"{proc.name} exited during start ({why}); last lines of "
                         f"{proc.log_file}:\n{proc.log_tail()}"
                     )
             time.sleep(0.5)
