@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 LatestDigest = Callable[[str, str], str | None]
 # Lists the object keys of the manifests stored in a chain.
 ListManifests = Callable[[str, str], list[str]]
+# Manifests whose credential ids are kept in memory. Only replays and retries ask, and
+# they ask about recent batches; older manifests are read from the store again. Unbounded,
+# the ids of every credential a signer announced stayed in memory (the soak measured +11%).
+LISTED_MANIFESTS_KEPT = 256
 
 
 class S3ManifestIndex:
@@ -76,7 +80,7 @@ class ManifestWriter:
         self._list_manifests = list_manifests
         # (tenant, source) -> [(first offset, last offset, object key)], loaded on demand
         self._ranges: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
-        self._listed: dict[str, frozenset[str]] = {}
+        self._listed: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._heads: dict[tuple[str, str], str | None] = {}
         # Chains listed again from the store since the last batch's manifests were written.
         self._refreshed: set[tuple[str, str]] = set()
@@ -118,14 +122,25 @@ class ManifestWriter:
                 ranges.append((int(start), int(end), key))
             self._ranges[chain] = ranges
         for first, last, key in self._ranges[chain]:
-            if first <= offset <= last:
-                if key not in self._listed:
-                    body = self._store.get(key)
-                    entries = json.loads(body).get("entries", []) if body else []
-                    self._listed[key] = frozenset(e["id"] for e in entries)
-                if credential_id in self._listed[key]:
-                    return True
+            if first <= offset <= last and credential_id in self._ids(key):
+                return True
         return False
+
+    def _ids(self, key: str) -> frozenset[str]:
+        ids = self._listed.get(key)
+        if ids is None:
+            body = self._store.get(key)
+            entries = json.loads(body).get("entries", []) if body else []
+            ids = frozenset(e["id"] for e in entries)
+            self._remember(key, ids)
+        else:
+            self._listed.move_to_end(key)
+        return ids
+
+    def _remember(self, key: str, ids: frozenset[str]) -> None:
+        self._listed[key] = ids
+        if len(self._listed) > LISTED_MANIFESTS_KEPT:
+            self._listed.popitem(last=False)
 
     def write(self, batch: Sequence[tuple[str, int, Stored, str]]) -> None:
         """``batch``: (partition label, offset, stored credential, its award time as xsd:dateTime)
@@ -193,7 +208,7 @@ class ManifestWriter:
             if chain in self._ranges:  # else listed whole from the store when first asked
                 self._ranges[chain].append((first, last, object_key))
             if object_key not in conflicts:  # else read from the store when asked
-                self._listed[object_key] = ids
+                self._remember(object_key, ids)
         self._heads.update(heads)
 
 

@@ -12,6 +12,7 @@ import pytest
 from signers.keys._custody import InProcessKey
 from signers.manifest import manifest_prefix
 from signers.service import ManifestWriter, Signed, Stored
+from signers.service._manifests import LISTED_MANIFESTS_KEPT
 from signers.storage import Outcome, StoreUnavailableError
 from tests.unit._memory_store import MemoryStore
 
@@ -120,3 +121,28 @@ def test_a_resumed_zombie_finds_what_the_new_owner_announced() -> None:
     assert zombie.announced(TENANT, SOURCE, 3, "c3")  # listed again on a miss
     zombie.write(_batch(5))  # and its next manifest links to the owner's
     assert _linear(store)
+
+
+class _CountsReads(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get(self, key: str) -> bytes | None:
+        self.reads += 1
+        return super().get(key)
+
+
+def test_only_recent_manifests_are_kept_in_memory_and_older_ones_are_read_again() -> None:
+    # The soak found the ids of every announced credential kept for the signer's lifetime.
+    store = _CountsReads()
+    writer = _writer(store)
+    assert not writer.announced(TENANT, SOURCE, 0, "c0")  # the chain is listed from now on
+    batches = LISTED_MANIFESTS_KEPT + 10
+    for number in range(1, batches + 1):
+        writer.write(_batch(2 * number, 2 * number + 1))
+    assert writer.announced(TENANT, SOURCE, 2 * batches, f"c{2 * batches}")
+    assert store.reads == 0  # the newest manifests answer from memory
+    assert writer.announced(TENANT, SOURCE, 2, "c2")
+    assert store.reads == 1  # the oldest was forgotten, and is read from the store
+    assert not writer.announced(TENANT, SOURCE, 2, "c9")  # read again, still exact
