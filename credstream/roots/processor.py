@@ -47,8 +47,6 @@ class ProcessorSettings(BaseSettings):
     rocksdb_write_buffer_bytes: int = Field(default=4 << 20, ge=1 << 20)
     rocksdb_write_buffers: int = Field(default=2, ge=2)
     rocksdb_block_cache_bytes: int = Field(default=4 << 20, ge=1 << 20)
-    # Threads that decode and authenticate each batch (1: on the event loop's thread).
-    admit_threads: int = Field(default=2, ge=1, le=16)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "warning"
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
@@ -118,7 +116,6 @@ def run_processor(settings: ProcessorSettings) -> None:
         batch_size=settings.batch_size,
         batch_seconds=settings.batch_seconds,
         store_options=settings.rocksdb_options(),
-        admit_threads=settings.admit_threads,
         topic_replication_factor=settings.replication_factor or 1,
         **_session(settings.kafka),
     )

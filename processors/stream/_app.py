@@ -23,7 +23,6 @@ import os
 import signal
 import weakref
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, cast
@@ -40,7 +39,6 @@ from credstream.observability import Metrics
 from processors.stream._handler import EventHandler, Handled
 from schemas.codec import Codec
 from schemas.dead_letters import Origin
-from schemas.models import AssessmentCompleted
 from schemas.topics import DEAD_LETTER_MAX_BYTES, Topic, Topology
 
 PROGRESS_TABLE = "credstream-progress"
@@ -70,14 +68,12 @@ def build_app(
     batch_size: int = 500,
     batch_seconds: float = 0.05,
     store_options: Mapping[str, int] | None = None,
-    admit_threads: int = 2,
     **faust_options: Any,
 ) -> faust.App:
     """A Faust app whose one agent folds assessment events into learners' progress.
 
     ``store_options`` go to the table's store (for rocksdb://, Faust's ``RocksDBOptions``:
-    write buffer and block cache sizes per partition). ``admit_threads`` decode and
-    authenticate each batch's records in parallel (1: on the event loop's thread).
+    write buffer and block cache sizes per partition).
     """
     source = topology.assessments
     app = faust.App(
@@ -110,20 +106,17 @@ def build_app(
         ),
     )
 
-    admit = _Admission(handler, admit_threads)
-
-    def record(
-        event: EventT[Any],
-        origin: Origin,
-        admitted: AssessmentCompleted | Handled,
-        pending: dict[bytes, tuple[EventT[Any], bytes]],
-    ) -> Handled:
-        if isinstance(admitted, Handled):
-            return admitted
-        key = origin.key or b""
+    def record(event: EventT[Any], pending: dict[bytes, tuple[EventT[Any], bytes]]) -> Handled:
+        message = event.message
+        headers = message.headers or []
+        origin = Origin(
+            message.topic, message.partition, message.offset, message.key, message.value,
+            list(headers.items()) if isinstance(headers, Mapping) else list(headers),
+        )  # fmt: skip
+        key = message.key or b""
         # Progress changed earlier in this batch is not in the table yet (see below).
         earlier = pending.get(key)
-        handled = handler.apply(origin, admitted, earlier[1] if earlier else table.get(key))
+        handled = handler.handle(origin, earlier[1] if earlier else table.get(key))
         if handled.progress is not None:
             pending[key] = (event, handled.progress)
         return handled
@@ -131,9 +124,7 @@ def build_app(
     async def handle(batch: Sequence[EventT[Any]]) -> None:
         metrics.batch("processor", len(batch))
         pending: dict[bytes, tuple[EventT[Any], bytes]] = {}
-        origins = [_origin(event) for event in batch]
-        admitted = await admit(origins)
-        outcomes = _fold(batch, origins, admitted, partial(record, pending=pending), metrics)
+        outcomes = _fold(batch, partial(record, pending=pending), metrics)
         # Faust's own send path costs ~0.4 ms per record here; the aiokafka producer
         # beneath it ~0.05 ms.
         producer = _aiokafka_producer(app)
@@ -369,52 +360,16 @@ def _current(event: EventT[Any]) -> Iterator[None]:
         _CURRENT_EVENT.reset(token)
 
 
-def _origin(event: EventT[Any]) -> Origin:
-    message = event.message
-    headers = message.headers or []
-    return Origin(
-        message.topic, message.partition, message.offset, message.key, message.value,
-        list(headers.items()) if isinstance(headers, Mapping) else list(headers),
-    )  # fmt: skip
-
-
-class _Admission:
-    """Admits a batch's records (:meth:`EventHandler.admit`) on ``threads`` threads, in
-    contiguous slices, keeping their order. Signature checks release the GIL, so slices
-    overlap; meanwhile the event loop buffers the next batch."""
-
-    def __init__(self, handler: EventHandler, threads: int) -> None:
-        self._handler = handler
-        self._threads = threads
-        self._pool = ThreadPoolExecutor(threads, "admit") if threads > 1 else None
-
-    async def __call__(self, origins: Sequence[Origin]) -> list[AssessmentCompleted | Handled]:
-        if self._pool is None or len(origins) < 2 * self._threads:
-            return self._admit(origins)
-        loop = asyncio.get_running_loop()
-        size = -(-len(origins) // self._threads)
-        slices = [origins[start : start + size] for start in range(0, len(origins), size)]
-        admitted = await asyncio.gather(
-            *(loop.run_in_executor(self._pool, self._admit, part) for part in slices)
-        )
-        return [one for part in admitted for one in part]
-
-    def _admit(self, origins: Sequence[Origin]) -> list[AssessmentCompleted | Handled]:
-        return [self._handler.admit(origin) for origin in origins]
-
-
 def _fold(
     batch: Sequence[EventT[Any]],
-    origins: Sequence[Origin],
-    admitted: Sequence[AssessmentCompleted | Handled],
-    record: Callable[[EventT[Any], Origin, AssessmentCompleted | Handled], Handled],
+    record: Callable[[EventT[Any]], Handled],
     metrics: Metrics,
 ) -> list[Handled]:
     results = []
     with metrics.evaluating():
-        for event, origin, admission in zip(batch, origins, admitted, strict=True):
+        for event in batch:
             with _current(event):  # the table reads the event's partition
-                handled = record(event, origin, admission)
+                handled = record(event)
             metrics.consumed(handled.tenant, handled.outcome)  # type: ignore[arg-type]
             if handled.reason is not None:
                 metrics.dead_lettered("processor", handled.reason)

@@ -1,8 +1,7 @@
 """One assessment event through the processor: decode, authenticate, evaluate, route.
 
-Plain code over plain data (no Faust, no Kafka): the Faust agent admits each record
-(:meth:`EventHandler.admit`: decode, authenticate), applies the admitted ones to the
-learner's stored progress (:meth:`EventHandler.apply`) and acts on the result.
+Plain code over plain data (no Faust, no Kafka): the Faust agent hands each record and
+the learner's stored progress to :meth:`EventHandler.handle` and acts on the result.
 """
 
 from __future__ import annotations
@@ -59,18 +58,6 @@ class EventHandler:
         self._clock = clock
 
     def handle(self, origin: Origin, stored_progress: bytes | None) -> Handled:
-        """:meth:`admit`, then :meth:`apply` to the learner's stored progress."""
-        admitted = self.admit(origin)
-        if isinstance(admitted, Handled):
-            return admitted
-        return self.apply(origin, admitted, stored_progress)
-
-    def admit(self, origin: Origin) -> AssessmentCompleted | Handled:
-        """Decode and authenticate a record: the event, or its dead letter.
-
-        Reads no progress, so a batch can be admitted on several threads at once: the
-        signature check (libsodium) releases the GIL, and it is half of an event's cost.
-        """
         try:
             decoded = self._codec.decode_dict(origin.value or b"")
             if decoded.contract.model is not AssessmentCompleted:
@@ -98,13 +85,6 @@ class EventHandler:
         if origin.key != expected:
             misrouted = MisroutedEventError(f"record key {origin.key!r} must be {expected!r}")
             return self._dead(origin, tenant, misrouted)
-        return event
-
-    def apply(
-        self, origin: Origin, event: AssessmentCompleted, stored_progress: bytes | None
-    ) -> Handled:
-        """Evaluate an admitted event against the learner's stored progress."""
-        tenant = event.tenant_id
         try:
             progress = Progress.from_bytes(stored_progress) if stored_progress else EMPTY_PROGRESS
             updated, awards = evaluate(progress, event, self._catalog())

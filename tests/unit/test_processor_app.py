@@ -9,15 +9,12 @@ from typing import Any
 
 import faust
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from credstream.observability import Metrics
 from processors.catalog import Catalog
-from processors.stream import EventHandler, Handled, build_app, progress_changelog
-from processors.stream._app import DeliveryFailedError, _Admission, _current, _delivered
-from producers import CourseSpec, EventSigner, Workload, generate
+from processors.stream import EventHandler, build_app, progress_changelog
+from processors.stream._app import DeliveryFailedError, _current, _delivered
 from schemas.codec import MAX_RECORD_BYTES, Codec
-from schemas.dead_letters import Origin
 from schemas.topics import Topology
 
 
@@ -146,37 +143,3 @@ def test_rocksdb_memory_is_bounded_by_the_settings(tmp_path: Path) -> None:
     options = table.data.rocksdb_options
     assert options.write_buffer_size * options.max_write_buffer_number <= 8 << 20
     assert options.block_cache_size <= 4 << 20
-
-
-def test_a_batch_admitted_on_threads_matches_one_admitted_in_order() -> None:
-    # What the agent does with a batch: several threads, contiguous slices, one order.
-    engine = EventSigner("e", Ed25519PrivateKey.generate())
-    codec = Codec()
-    handler = EventHandler(codec, Catalog, {"e": engine.public_key()}, lambda: datetime.now(UTC))
-    workload = Workload(
-        courses=(CourseSpec("c", ("a1", "a2")),),
-        learners=10,
-        events=40,
-        seed=1,
-        tenant_id="t",
-        engine_id="e",
-    )
-    origins = []
-    for offset, event in enumerate(generate(workload)):
-        value = codec.encode(event)
-        headers = engine.headers(event.event_id, codec.writer_fingerprint(value), 1, value)
-        if offset % 5 == 0:  # every fifth is refused: its value no longer matches its signature
-            value = value[:-1] + bytes([value[-1] ^ 1])
-        key = f"t/{event.learner.id}".encode()
-        origins.append(Origin("events", 0, offset, key, value, headers))
-    serial = [handler.admit(origin) for origin in origins]
-    threaded = asyncio.run(_Admission(handler, 3)(origins))
-    assert sum(isinstance(one, Handled) for one in threaded) == 8
-    for one, other in zip(threaded, serial, strict=True):
-        if isinstance(one, Handled):
-            assert isinstance(other, Handled)
-            assert (one.outcome, one.reason) == (other.outcome, other.reason) != ("accepted", None)
-            assert one.dead_letter is not None and other.dead_letter is not None
-            assert one.dead_letter.key == other.dead_letter.key
-        else:
-            assert one == other
