@@ -141,5 +141,5 @@ def test_rocksdb_memory_is_bounded_by_the_settings(tmp_path: Path) -> None:
     )  # fmt: skip
     (table,) = app.tables.values()
     options = table.data.rocksdb_options
-    assert options.write_buffer_size * options.max_write_buffer_number <= 8 << 20
-    assert options.block_cache_size <= 4 << 20
+    assert options.write_buffer_size * options.max_write_buffer_number <= 2 << 20
+    assert options.block_cache_size <= 1 << 20
