@@ -145,4 +145,4 @@ def test_only_recent_manifests_are_kept_in_memory_and_older_ones_are_read_again(
     assert store.reads == 0  # the newest manifests answer from memory
     assert writer.announced(TENANT, SOURCE, 2, "c2")
     assert store.reads == 1  # the oldest was forgotten, and is read from the store
-    assert not writer.announced(TENANT, SOURCE, 2, "c9")  # read again, still exact
+    assert not writer.announced(TENANT, SOURCE, 2, "c9")  # and it lists only its own ids
