@@ -27,6 +27,7 @@ class MemoryStore:
         self.objects: dict[str, StoredObject] = {}
         self.down = False  # True: every call fails as an unreachable store does
         self.writes = 0
+        self.reads = 0  # get() calls
 
     def close(self) -> None:
         """Nothing to release (the store protocols ask for it)."""
@@ -57,6 +58,7 @@ class MemoryStore:
         return results
 
     def get(self, key: str) -> bytes | None:
+        self.reads += 1
         self._check()
         stored = self.objects.get(key)
         return None if stored is None else stored.body
