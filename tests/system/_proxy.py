@@ -6,7 +6,9 @@ Modes (switchable while traffic flows, from any thread):
 - ``refuse``: the listening socket is closed (new connections are refused) and every open
   connection is reset: the service has gone away;
 - ``blackhole``: connections are accepted and reads taken, nothing is forwarded or answered
-  (open connections stall too): a hung service, found only by timeouts;
+  (open connections stall too): a hung service, found only by timeouts. The bytes are
+  held, not dropped: back in ``forward`` they go on, late. The first line of each held
+  chunk is kept in ``stats.held`` (which request a worker is stuck in);
 - ``respond``: every new connection reads one HTTP request and gets a canned response,
   then is closed (open connections are reset): a service that answers with errors, such
   as KMS throttling.
@@ -52,6 +54,7 @@ class ProxyStats:
     forwarded_bytes: int = 0
     reset: int = 0
     answered: int = 0
+    held: list[bytes] = field(default_factory=list)
     modes: list[tuple[float, str]] = field(default_factory=list)
 
 
@@ -191,6 +194,8 @@ class FaultProxy:
                 data = await reader.read(_CHUNK)
                 if not data:
                     break
+                if self._mode == "blackhole":
+                    self.stats.held.append(data.split(b"\r\n", 1)[0][:200])
                 while self._mode == "blackhole":  # hold the bytes: a hung peer
                     await asyncio.sleep(0.1)
                 if writer.is_closing():

@@ -6,6 +6,11 @@ changes or appears, no second credential for any award; and before announcing an
 it finds that the group has moved its partitions on (its fence commit is refused), so it
 abandons the batch: no forked manifest chain. (Notifications it had already queued when
 frozen still go out: repeats, which consumers drop by credential id; reported.)
+
+"Mid-batch" is made certain, not timed: the zombie reaches the store through a fault
+proxy that holds its bytes (blackhole) until one of its credential PUTs is stuck in it,
+and only then is it frozen. The held PUT reaches the store after the other signer has
+finished: the latest write of all.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from tests.system._harness import (
     wait_group_members,
     workload_events,
 )
+from tests.system._proxy import FaultProxy
 from tests.system.conftest import Recorder
 
 STORED = "credstream_credentials_stored_total"
@@ -38,6 +44,10 @@ STORED = "credstream_credentials_stored_total"
 def _store_outcomes(url: str) -> dict[str, float]:
     values = scrape(url)
     return {o: metric_sum(values, STORED, outcome=o) for o in ("created", "identical", "conflict")}
+
+
+def _credential_put(request_line: bytes) -> bool:
+    return request_line.startswith(b"PUT ") and b"/credentials/" in request_line
 
 
 def test_a_resumed_zombie_signer_writes_nothing_new(
@@ -49,15 +59,22 @@ def test_a_resumed_zombie_signer_writes_nothing_new(
     produce_events(pipeline, events)
     issued = pipeline.topology.issued.name
     group = stage_groups(pipeline)["signer"][0]
-    with Crew(pipeline, CREDSTREAM_SIGNER_PROCESSES="1") as crew:
+    assert store.endpoint_url is not None
+    with (
+        FaultProxy(store.endpoint_url.removeprefix("http://")) as proxy,
+        Crew(pipeline, CREDSTREAM_SIGNER_PROCESSES="1") as crew,
+    ):
         crew.start("processor")
-        zombie = crew.start("signer")
+        zombie = crew.start("signer", CREDSTREAM_S3_ENDPOINT_URL=proxy.url)
         crew.start("signer")
         wait_group_members(pipeline, group, 2, 120)
         wait(lambda: topic_end(pipeline, issued) >= len(expected) // 5, 600, "issuance", crew)
         url = crew.metrics_url(zombie)
         assert url is not None
-        crew.wait_busy(zombie)
+        proxy.set_mode("blackhole")
+        wait(
+            lambda: any(_credential_put(line) for line in proxy.stats.held), 120, "a held PUT", crew
+        )
         frozen_at = _store_outcomes(url)
         crew.freeze(zombie)
         started = time.monotonic()
@@ -68,6 +85,7 @@ def test_a_resumed_zombie_signer_writes_nothing_new(
         before = snapshot(pipeline)
         notified = topic_end(pipeline, issued)
 
+        proxy.set_mode("forward")
         crew.thaw(zombie)
         # The zombie finishes its batch (its commit is refused) and rejoins the group.
         wait_group_members(pipeline, group, 2, 180)
@@ -80,12 +98,14 @@ def test_a_resumed_zombie_signer_writes_nothing_new(
     added = sorted(set(after) - set(before))
     late = {o: resumed[o] - frozen_at[o] for o in resumed}
     abandoned = crew.log_lines("batch abandoned")
+    held = [line for line in proxy.stats.held if _credential_put(line)]
     result = audit(pipeline, expected)
     scenario(
         4,
         "SIGSTOP a signer past its session timeout, SIGCONT it",
         events=len(events),
         evicted_after_seconds=round(evicted_after, 1),
+        zombie_requests_held=len(held),
         zombie_store_writes_since_freeze=late,
         zombie_batches_abandoned=abandoned,
         changed_objects=len(changed),
@@ -95,4 +115,4 @@ def test_a_resumed_zombie_signer_writes_nothing_new(
     )
     assert result.exact, result.explain()  # chains included: the zombie forked none
     assert changed == [] and added == [], (changed[:5], added[:5])
-    assert abandoned >= 1  # it was frozen mid-batch, and dropped that batch on waking
+    assert abandoned >= 1  # frozen inside a credential PUT, it dropped that batch on waking
