@@ -46,8 +46,11 @@ def _store_outcomes(url: str) -> dict[str, float]:
     return {o: metric_sum(values, STORED, outcome=o) for o in ("created", "identical", "conflict")}
 
 
-def _credential_put(request_line: bytes) -> bool:
-    return request_line.startswith(b"PUT ") and b"/credentials/" in request_line
+def _held_credential_puts(proxy: FaultProxy) -> list[bytes]:
+    """The request lines of the credential PUTs the proxy has held."""
+    return [
+        line for line in proxy.stats.held if line.startswith(b"PUT ") and b"/credentials/" in line
+    ]
 
 
 def test_a_resumed_zombie_signer_writes_nothing_new(
@@ -72,9 +75,7 @@ def test_a_resumed_zombie_signer_writes_nothing_new(
         url = crew.metrics_url(zombie)
         assert url is not None
         proxy.set_mode("blackhole")
-        wait(
-            lambda: any(_credential_put(line) for line in proxy.stats.held), 120, "a held PUT", crew
-        )
+        wait(lambda: bool(_held_credential_puts(proxy)), 120, "a held PUT", crew)
         frozen_at = _store_outcomes(url)
         crew.freeze(zombie)
         started = time.monotonic()
@@ -98,14 +99,13 @@ def test_a_resumed_zombie_signer_writes_nothing_new(
     added = sorted(set(after) - set(before))
     late = {o: resumed[o] - frozen_at[o] for o in resumed}
     abandoned = crew.log_lines("batch abandoned")
-    held = [line for line in proxy.stats.held if _credential_put(line)]
     result = audit(pipeline, expected)
     scenario(
         4,
         "SIGSTOP a signer past its session timeout, SIGCONT it",
         events=len(events),
         evicted_after_seconds=round(evicted_after, 1),
-        zombie_requests_held=len(held),
+        zombie_requests_held=len(_held_credential_puts(proxy)),
         zombie_store_writes_since_freeze=late,
         zombie_batches_abandoned=abandoned,
         changed_objects=len(changed),
