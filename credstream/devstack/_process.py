@@ -45,7 +45,7 @@ class ManagedProcess:
         except (FileNotFoundError, ValueError, IndexError):
             return None, "no PID file"
         try:
-            environ = Path(f"/proc/{pid}/environ").read_bytes()
+            environ = _environ(pid)
             stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError as error:
             return None, f"PID {pid} is gone ({error.strerror})"
@@ -129,3 +129,16 @@ def port_answers(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bo
             return True
     except OSError:
         return False
+
+
+def _environ(pid: int, settle_seconds: float = 2.0) -> bytes:
+    """The process's environment. It reads empty for a moment inside ``execve`` (after
+    Popen has returned, before the kernel sets up the new image's environment), which on
+    a loaded machine made a starting server look like a stranger; a kernel thread's stays
+    empty."""
+    deadline = time.monotonic() + settle_seconds
+    while not (environ := Path(f"/proc/{pid}/environ").read_bytes()) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.02)
+    return environ

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -70,3 +72,17 @@ def test_started_process_is_found_and_stopped(tmp_path: Path) -> None:
     assert proc.pid() is None
     assert not proc.pid_file.exists()
     assert proc.inspect() == (None, "no PID file")  # what a start-up error would say
+
+
+def test_a_process_just_started_is_ours_at_once(tmp_path: Path) -> None:
+    # Its environment reads empty for a moment inside execve: a CI run took a starting
+    # S3 server for a stranger ("state R ... is not ours").
+    proc = ManagedProcess("s3", tmp_path / "run", tmp_path / "logs")
+    for _ in range(20):
+        started = proc.start([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            pid, why = proc.inspect()
+            assert pid == started, why
+        finally:
+            os.kill(started, signal.SIGKILL)
+            os.waitpid(started, 0)
