@@ -3,15 +3,19 @@
 The signer is frozen at busy moments until one shows a batch whose credentials are
 stored but whose offsets are not committed, and killed there (SIGKILL), then restarted.
 Its uncommitted batch is read again: the credentials it had stored come back as
-identical conditional writes, and the ones it had not stored are issued. Short: one
-kill, 3,500 events (3,000 of them awards); full: three kills, 40,000 events (30,000
-awards).
+identical conditional writes, and the ones it had not stored are issued. A fast signer
+can drain its backlog between two attempts (CI once saw it idle for 120 s), so part of
+the cohort is held back and produced a slice at a time whenever the signer goes idle
+before it is caught. Short: one kill, 3,500 events (3,000 of them awards); full: three
+kills, 40,000 events (30,000 awards).
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from credstream.e2e import expected_awards
@@ -34,12 +38,17 @@ from tests.system._harness import (
 from tests.system.conftest import Recorder
 
 
-def _catch_mid_batch(crew: Crew, signer: Worker, pipeline: LocalPipeline) -> dict[str, int]:
+def _catch_mid_batch(
+    crew: Crew, signer: Worker, pipeline: LocalPipeline, refill: Callable[[], bool]
+) -> dict[str, int]:
     """Freeze the signer at busy moments until one shows a batch stored but not committed
-    (inspected while it is frozen, so without a race); leave it frozen there."""
+    (inspected while it is frozen, so without a race); leave it frozen there. When the
+    signer stays idle, ``refill`` gives it more work (False: nothing left to give)."""
     prefix = f"{pipeline.tenant}/credentials/"
     for _ in range(300):
-        crew.wait_busy(signer)
+        while not crew.busy_within(signer, 10):
+            if not refill():
+                raise AssertionError("the signer went idle and the reserve is used up")
         crew.freeze(signer)
         state = {
             "stored": len(list_keys(pipeline, prefix)),
@@ -59,7 +68,23 @@ def test_signer_killed_mid_batch_loses_and_duplicates_nothing(
     pipeline = new_pipeline(kafka, store, tmp_path)
     events = workload_events(pipeline, mixed=sized(500, 10_000), burst=sized(3000, 30_000))
     expected = expected_awards(pipeline, events)
-    produce_events(pipeline, events)
+    # The last cohort events are the reserve, in slices of a few signer batches each.
+    held_back = sized(1000, 6000)
+    slice_size = sized(250, 500)
+    slices = [
+        events[start : start + slice_size]
+        for start in range(len(events) - held_back, len(events), slice_size)
+    ]
+    reserve = deque(slices)
+
+    def refill() -> bool:
+        if not reserve:
+            return False
+        produce_events(pipeline, reserve.popleft())
+        return True
+
+    produce_events(pipeline, events[:-held_back])
+    before_reserve = len(expected_awards(pipeline, events[:-held_back]))
     kills = sized(1, 3)
     issued = pipeline.topology.issued.name
     at_kill = []
@@ -68,12 +93,15 @@ def test_signer_killed_mid_batch_loses_and_duplicates_nothing(
         crew.start("processor")
         signer = crew.start("signer")
         for number in range(1, kills + 1):
-            target = len(expected) * number // (kills + 1)
+            target = before_reserve * number // (kills + 1)
             wait(lambda t=target: topic_end(pipeline, issued) >= t, 600, "issuance", crew)
-            at_kill.append(_catch_mid_batch(crew, signer, pipeline))
+            at_kill.append(_catch_mid_batch(crew, signer, pipeline, refill))
             crew.kill(signer)
             time.sleep(1)
             signer = crew.start("signer", name="signer-1")
+        refills = len(slices) - len(reserve)  # slices the signer needed to be caught
+        while refill():
+            pass
         drain_seconds = wait_drained(pipeline, crew, sized(300, 1200))
         url = crew.metrics_url(signer)
         if url is not None:  # the last restart's redone work: identical conditional writes
@@ -89,6 +117,7 @@ def test_signer_killed_mid_batch_loses_and_duplicates_nothing(
         events=len(events),
         kills=kills,
         kills_mid_batch=mid_batch,
+        refills_while_catching=refills,
         identical_rewrites_after_last_restart=redone,
         drain_seconds=round(drain_seconds, 1),
         **result.figures(),
