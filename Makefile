@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The Ed25519 batch verifier the processor uses, a Rust extension built with cargo.
+NATIVE := producers/ed25519_batch
 
 .PHONY: setup up down demo test lint unit integration tools faults chaos
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(NATIVE)/pyproject.toml $(NATIVE)/Cargo.toml $(NATIVE)/Cargo.lock $(NATIVE)/src/lib.rs
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "credstream needs Python 3.11 or newer")'
+	@command -v cargo >/dev/null || { echo "credstream needs Rust 1.78+ with cargo to build $(NATIVE) (https://rustup.rs)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q ./$(NATIVE)
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 

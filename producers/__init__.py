@@ -16,12 +16,14 @@ from producers._signing import (
     HEADER_TIMESTAMP,
     AuthenticityError,
     EventSigner,
+    SignedEvent,
     TamperedEventError,
     UnknownEngineError,
     UnsignedEventError,
     VerifiedEvent,
     signed_message,
     verify_event,
+    verify_events,
 )
 from producers._synthetic import (
     CourseSpec,
@@ -49,6 +51,7 @@ __all__ = [
     "EventSigner",
     "EventSink",
     "SendSummary",
+    "SignedEvent",
     "TamperedEventError",
     "UnknownEngineError",
     "UnsignedEventError",
@@ -62,4 +65,5 @@ __all__ = [
     "signed_message",
     "synthetic_courses",
     "verify_event",
+    "verify_events",
 ]

@@ -22,6 +22,7 @@ import logging
 import os
 import signal
 import weakref
+from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -36,7 +37,7 @@ from faust.types import EventT
 
 from credstream.errors import CredstreamError
 from credstream.observability import Metrics
-from processors.stream._handler import EventHandler, Handled
+from processors.stream._handler import Admitted, EventHandler, Handled
 from schemas.codec import Codec
 from schemas.dead_letters import Origin
 from schemas.topics import DEAD_LETTER_MAX_BYTES, Topic, Topology
@@ -106,17 +107,25 @@ def build_app(
         ),
     )
 
-    def record(event: EventT[Any], pending: dict[bytes, tuple[EventT[Any], bytes]]) -> Handled:
+    def origin_of(event: EventT[Any]) -> Origin:
         message = event.message
         headers = message.headers or []
-        origin = Origin(
+        return Origin(
             message.topic, message.partition, message.offset, message.key, message.value,
             list(headers.items()) if isinstance(headers, Mapping) else list(headers),
         )  # fmt: skip
-        key = message.key or b""
+
+    def record(
+        event: EventT[Any],
+        admitted: Admitted | Handled,
+        pending: dict[bytes, tuple[EventT[Any], bytes]],
+    ) -> Handled:
+        if isinstance(admitted, Handled):  # a dead letter already
+            return admitted
+        key = event.message.key or b""
         # Progress changed earlier in this batch is not in the table yet (see below).
         earlier = pending.get(key)
-        handled = handler.handle(origin, earlier[1] if earlier else table.get(key))
+        handled = handler.evaluate(admitted, earlier[1] if earlier else table.get(key))
         if handled.progress is not None:
             pending[key] = (event, handled.progress)
         return handled
@@ -124,7 +133,9 @@ def build_app(
     async def handle(batch: Sequence[EventT[Any]]) -> None:
         metrics.batch("processor", len(batch))
         pending: dict[bytes, tuple[EventT[Any], bytes]] = {}
-        outcomes = _fold(batch, partial(record, pending=pending), metrics)
+        with metrics.evaluating():
+            admitted = handler.admit([origin_of(event) for event in batch])
+            outcomes = _fold(batch, admitted, partial(record, pending=pending), metrics)
         # Faust's own send path costs ~0.4 ms per record here; the aiokafka producer
         # beneath it ~0.05 ms.
         producer = _aiokafka_producer(app)
@@ -362,20 +373,30 @@ def _current(event: EventT[Any]) -> Iterator[None]:
 
 def _fold(
     batch: Sequence[EventT[Any]],
-    record: Callable[[EventT[Any]], Handled],
+    admitted: Sequence[Admitted | Handled],
+    record: Callable[[EventT[Any], Admitted | Handled], Handled],
     metrics: Metrics,
 ) -> list[Handled]:
     results = []
-    with metrics.evaluating():
-        for event in batch:
-            with _current(event):  # the table reads the event's partition
-                handled = record(event)
-            metrics.consumed(handled.tenant, handled.outcome)  # type: ignore[arg-type]
-            if handled.reason is not None:
-                metrics.dead_lettered("processor", handled.reason)
-                if handled.outcome == "rejected_auth":
-                    metrics.authentication_failed(handled.reason)
-            if handled.awards:
-                metrics.awarded(handled.tenant, len(handled.awards))
-            results.append(handled)
+    for event, checked in zip(batch, admitted, strict=True):
+        with _current(event):  # the table reads the event's partition
+            results.append(record(event, checked))
+    _count(results, metrics)
     return results
+
+
+def _count(results: Sequence[Handled], metrics: Metrics) -> None:
+    """Per batch: a labelled counter per event cost ~3% of the processor's CPU."""
+    for (tenant, outcome), count in Counter((h.tenant, h.outcome) for h in results).items():
+        metrics.consumed(tenant, outcome, count)  # type: ignore[arg-type]
+    refused = Counter((h.reason, h.outcome) for h in results if h.reason is not None)
+    for (reason, outcome), count in refused.items():
+        metrics.dead_lettered("processor", reason, count)
+        if outcome == "rejected_auth":
+            metrics.authentication_failed(reason, count)
+    awarded = Counter[str]()
+    for handled in results:
+        awarded[handled.tenant] += len(handled.awards)
+    for tenant, count in awarded.items():
+        if count:
+            metrics.awarded(tenant, count)

@@ -1,7 +1,9 @@
 """One assessment event through the processor: decode, authenticate, evaluate, route.
 
-Plain code over plain data (no Faust, no Kafka): the Faust agent hands each record and
-the learner's stored progress to :meth:`EventHandler.handle` and acts on the result.
+Plain code over plain data (no Faust, no Kafka): the Faust agent hands a batch of
+records to :meth:`EventHandler.admit` (decoded, and their signatures checked together),
+then each admitted event and its learner's stored progress to
+:meth:`EventHandler.evaluate`, and acts on the results.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime
 from credstream.errors import InvalidInputError
 from processors.catalog import Catalog
 from processors.criteria import EMPTY_PROGRESS, Progress, evaluate
-from producers import AuthenticityError, verify_event
+from producers import AuthenticityError, SignedEvent, verify_events
 from schemas.codec import Codec
 from schemas.dead_letters import DeadLetterRecord, Origin, dead_letter_record
 from schemas.models import AssessmentCompleted, CredentialRequested
@@ -37,6 +39,14 @@ class Handled:
     reason: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A decoded event whose engine signature verified, ready for evaluation."""
+
+    origin: Origin
+    event: AssessmentCompleted
+
+
 def progress_key(tenant: str, learner_id: str) -> str:
     """Table key and record key of a learner: events of one learner stay in order."""
     return f"{tenant}/{learner_id}"
@@ -58,29 +68,51 @@ class EventHandler:
         self._clock = clock
 
     def handle(self, origin: Origin, stored_progress: bytes | None) -> Handled:
-        try:
-            decoded = self._codec.decode_dict(origin.value or b"")
-            if decoded.contract.model is not AssessmentCompleted:
-                raise InvalidInputError(
-                    f"expected an AssessmentCompleted record, got {decoded.contract.name}"
-                )
-            event = AssessmentCompleted.model_validate(decoded.record)
-        except InvalidInputError as error:
-            return self._dead(origin, "", error)
-        except ValueError as error:  # pydantic: a decodable record with invalid values
-            return self._dead(origin, "", InvalidInputError(f"invalid event: {error}"))
+        """One record, start to end."""
+        (admitted,) = self.admit([origin])
+        if isinstance(admitted, Handled):
+            return admitted
+        return self.evaluate(admitted, stored_progress)
+
+    def admit(self, origins: Sequence[Origin]) -> list[Admitted | Handled]:
+        """Each record decoded and authenticated, or its dead letter; in order. The engine
+        signatures of a batch are verified together (README, performance)."""
+        results: list[Admitted | Handled] = []
+        claims: list[tuple[int, Admitted, SignedEvent]] = []
+        for origin in origins:
+            value = origin.value or b""
+            try:
+                decoded = self._codec.decode_dict(value)
+                if decoded.contract.model is not AssessmentCompleted:
+                    raise InvalidInputError(
+                        f"expected an AssessmentCompleted record, got {decoded.contract.name}"
+                    )
+                event = AssessmentCompleted.model_validate(decoded.record)
+            except InvalidInputError as error:
+                results.append(self._dead(origin, "", error))
+                continue
+            except ValueError as error:  # pydantic: a decodable record with invalid values
+                invalid = InvalidInputError(f"invalid event: {error}")
+                results.append(self._dead(origin, "", invalid))
+                continue
+            claim = SignedEvent(
+                event.event_id, event.engine_id, decoded.writer.fingerprint, value,
+                origin.headers,
+            )  # fmt: skip
+            admitted = Admitted(origin, event)
+            claims.append((len(results), admitted, claim))
+            results.append(admitted)
+        verdicts = verify_events([claim for _, _, claim in claims], self._engine_keys)
+        for (index, admitted, _), verdict in zip(claims, verdicts, strict=True):
+            if isinstance(verdict, AuthenticityError):
+                tenant = admitted.event.tenant_id
+                results[index] = self._dead(admitted.origin, tenant, verdict, "rejected_auth")
+        return results
+
+    def evaluate(self, admitted: Admitted, stored_progress: bytes | None) -> Handled:
+        """The learner's new progress and awards after one admitted event."""
+        origin, event = admitted.origin, admitted.event
         tenant = event.tenant_id
-        try:
-            verify_event(
-                event_id=event.event_id,
-                engine_id=event.engine_id,
-                schema_fingerprint=decoded.writer.fingerprint,
-                value=origin.value or b"",
-                headers=origin.headers,
-                public_keys=self._engine_keys,
-            )
-        except AuthenticityError as error:
-            return self._dead(origin, tenant, error, outcome="rejected_auth")
         expected = progress_key(tenant, event.learner.id).encode()
         if origin.key != expected:
             misrouted = MisroutedEventError(f"record key {origin.key!r} must be {expected!r}")

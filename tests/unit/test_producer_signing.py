@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from credstream.errors import ConfigurationError, InvalidInputError
 from producers import (
     EngineRegistry,
     EventSigner,
+    SignedEvent,
     TamperedEventError,
     UnknownEngineError,
     UnsignedEventError,
     signed_message,
     verify_event,
+    verify_events,
 )
+from producers.bench import bench_verification
 
 FINGERPRINT = bytes.fromhex("3694c80a2a183cc5")
 SIGNER = EventSigner("lms", Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
@@ -97,6 +103,54 @@ def test_unsigned_tampered_and_unknown_engine_are_refused() -> None:
         _verify(forged)
 
 
+def _signed_events(count: int, forged: AbstractSet[int] = frozenset()) -> list[SignedEvent]:
+    """``count`` events of engine lms; those in ``forged`` signed by another key."""
+    impostor = EventSigner("lms", Ed25519PrivateKey.from_private_bytes(bytes(32)))
+    events = []
+    for number in range(count):
+        value = VALUE + number.to_bytes(4, "big")
+        signer = impostor if number in forged else SIGNER
+        headers = signer.headers(f"e-{number}", FINGERPRINT, 1_700_000_000_000 + number, value)
+        events.append(SignedEvent(f"e-{number}", "lms", FINGERPRINT, value, headers))
+    return events
+
+
+def test_a_batch_gets_each_events_verdict_in_order() -> None:
+    events = _signed_events(8, forged={5})
+    events[1] = SignedEvent("e-1", "lms", FINGERPRINT, VALUE, [])
+    events[2] = SignedEvent("e-2", "ghost", FINGERPRINT, VALUE, events[2].headers)
+    events[6] = SignedEvent("e-6", "lms", FINGERPRINT, VALUE + b"!", events[6].headers)
+    verdicts = verify_events(events, KEYS)
+    assert [type(v).__name__ for v in verdicts] == [
+        "VerifiedEvent", "UnsignedEventError", "TamperedEventError", "VerifiedEvent",
+        "VerifiedEvent", "TamperedEventError", "TamperedEventError", "VerifiedEvent",
+    ]  # fmt: skip
+    assert "e-5: the signature of engine 'lms' does not verify" in str(verdicts[5])
+    assert "is not the event's engine_id 'ghost'" in str(verdicts[2])
+    assert verdicts[7] == verify_event(
+        event_id="e-7", engine_id="lms", schema_fingerprint=FINGERPRINT, value=events[7].value,
+        headers=events[7].headers, public_keys=KEYS,
+    )  # fmt: skip
+    assert verify_events([], KEYS) == []
+
+
+def test_a_batch_with_a_malformed_registered_key_checks_each_alone() -> None:
+    verdicts = verify_events(_signed_events(6), {"lms": KEYS["lms"][:31]})
+    assert all(isinstance(v, TamperedEventError) for v in verdicts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 40).flatmap(lambda n: st.tuples(st.just(n), st.sets(st.integers(0, n)))))
+def test_batch_verification_finds_exactly_the_forged_events(
+    case: tuple[int, set[int]],
+) -> None:
+    count, forged = case
+    forged = {i for i in forged if i < count}
+    verdicts = verify_events(_signed_events(count, forged), KEYS)
+    assert len(verdicts) == count
+    assert {i for i, v in enumerate(verdicts) if isinstance(v, TamperedEventError)} == forged
+
+
 def test_registry_adds_engines_with_private_keys_in_0600_files(tmp_path: Path) -> None:
     registry = EngineRegistry(tmp_path / "engines")
     now = datetime(2026, 1, 1, tzinfo=UTC)
@@ -143,3 +197,10 @@ def test_registry_refuses_what_it_must(tmp_path: Path) -> None:
     (tmp_path / "engines.json").write_text("{}")
     with pytest.raises(ConfigurationError, match="is not an engine registry"):
         registry.engines()
+
+
+def test_the_verification_benchmark_reports_both_ways_over_valid_signatures() -> None:
+    report = bench_verification(signatures=40, batch=16)
+    assert (report["signatures"], report["batch"]) == (40, 16)
+    assert report["one_at_a_time_us"] > 0 and report["batch_us"] > 0
+    assert report["ratio"] == round(report["one_at_a_time_us"] / report["batch_us"], 2)

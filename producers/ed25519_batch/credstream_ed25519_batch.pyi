@@ -1,0 +1,3 @@
+def verify_batch(
+    messages: list[bytes], signatures: list[bytes], public_keys: list[bytes]
+) -> bool: ...
