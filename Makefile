@@ -36,6 +36,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd $(NATIVE) && cargo fmt --check
 
 unit: setup tools
 	$(BIN)/pytest -q tests/unit

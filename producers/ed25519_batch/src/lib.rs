@@ -22,22 +22,20 @@ fn verify_batch(
     public_keys: Vec<Bound<'_, PyBytes>>,
 ) -> PyResult<bool> {
     if messages.len() != signatures.len() || messages.len() != public_keys.len() {
-        return Err(PyValueError::new_err("messages, signatures and keys differ in number"));
+        return Err(PyValueError::new_err(
+            "messages, signatures and keys differ in number",
+        ));
     }
     let mut sigs = Vec::with_capacity(signatures.len());
     for signature in &signatures {
-        let bytes: &[u8; 64] = signature
-            .as_bytes()
-            .try_into()
-            .map_err(|_| PyValueError::new_err("an Ed25519 signature has 64 bytes"))?;
-        sigs.push(Signature::from_bytes(bytes));
+        sigs.push(Signature::from_bytes(fixed(
+            signature,
+            "an Ed25519 signature has 64 bytes",
+        )?));
     }
     let mut keys = Vec::with_capacity(public_keys.len());
     for key in &public_keys {
-        let bytes: &[u8; 32] = key
-            .as_bytes()
-            .try_into()
-            .map_err(|_| PyValueError::new_err("an Ed25519 public key has 32 bytes"))?;
+        let bytes = fixed(key, "an Ed25519 public key has 32 bytes")?;
         keys.push(
             VerifyingKey::from_bytes(bytes)
                 .map_err(|_| PyValueError::new_err("not an Ed25519 public key"))?,
@@ -45,6 +43,17 @@ fn verify_batch(
     }
     let msgs: Vec<&[u8]> = messages.iter().map(|m| m.as_bytes()).collect();
     Ok(py.allow_threads(|| ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok()))
+}
+
+/// The bytes as an array of exactly N, or ValueError(``wrong_length``).
+fn fixed<'a, const N: usize>(
+    bytes: &'a Bound<'_, PyBytes>,
+    wrong_length: &'static str,
+) -> PyResult<&'a [u8; N]> {
+    bytes
+        .as_bytes()
+        .try_into()
+        .map_err(|_| PyValueError::new_err(wrong_length))
 }
 
 #[pymodule]
