@@ -123,9 +123,10 @@ def build_app(
         if isinstance(admitted, Handled):  # a dead letter already
             return admitted
         key = event.message.key or b""
-        # Progress changed earlier in this batch is not in the table yet (see below).
+        # Progress changed earlier in this batch is not in the table yet (see below). The
+        # store is read directly: the table's own get looks a key up twice in RocksDB.
         earlier = pending.get(key)
-        handled = handler.evaluate(admitted, earlier[1] if earlier else table.get(key))
+        handled = handler.evaluate(admitted, earlier[1] if earlier else table.data.get(key))
         if handled.progress is not None:
             pending[key] = (event, handled.progress)
         return handled
