@@ -262,7 +262,7 @@ def bench_processor(stack: DevStack, plan: BenchPlan) -> dict[str, Any]:
     Start-up is excluded: the clock and the CPU meter start when the first offsets are
     committed, and stop when every event is.
     """
-    from credstream.pipeline import Worker, group_progress
+    from credstream.pipeline import OffsetWatch, Worker
     from credstream.roots.processor import APP_ID
 
     pipeline = _pipeline(stack, plan, "processor")
@@ -271,11 +271,12 @@ def bench_processor(stack: DevStack, plan: BenchPlan) -> dict[str, Any]:
     group = pipeline.kafka.topic_prefix + APP_ID
     topic = pipeline.topology.assessments.name
     worker = Worker(pipeline, "processor", pipeline.home / "processor.log")
+    watch = OffsetWatch(pipeline.kafka)
     try:
         first: tuple[float, float, int] | None = None
         deadline = time.monotonic() + 1800
         while time.monotonic() < deadline:
-            committed, end = group_progress(pipeline.kafka, group, topic)
+            committed, end = watch.progress(group, topic)
             if committed and first is None:
                 first = (time.monotonic(), worker.cpu_seconds(), committed)
             if committed >= end:
@@ -287,6 +288,7 @@ def bench_processor(stack: DevStack, plan: BenchPlan) -> dict[str, Any]:
         seconds, cpu = time.monotonic() - first[0], worker.cpu_seconds() - first[1]
         counted = committed - first[2]
     finally:
+        watch.close()
         worker.stop()
     return {
         "workload": plan.workload,

@@ -17,8 +17,8 @@ from typing import Any
 
 from credstream.pipeline import (
     LocalPipeline,
+    OffsetWatch,
     Worker,
-    group_progress,
     read_all,
     running,
     tree_cpu_seconds,
@@ -98,16 +98,18 @@ def produce(pipeline: LocalPipeline, events: Sequence[AssessmentCompleted], rate
 
 
 def _sample(
-    pipeline: LocalPipeline, start: float, workers: dict[str, Worker], extra: dict[str, int]
+    pipeline: LocalPipeline,
+    watch: OffsetWatch,
+    start: float,
+    workers: dict[str, Worker],
+    extra: dict[str, int],
 ) -> Sample:
     topology = pipeline.topology
-    consumed, _ = group_progress(
-        pipeline.kafka, pipeline.kafka.topic_prefix + APP_ID, topology.assessments.name
-    )
-    _, awards = group_progress(pipeline.kafka, signer_group(pipeline.kafka), topology.requests.name)
-    _, issued = group_progress(pipeline.kafka, "credstream-e2e-observer", topology.issued.name)
+    consumed, _ = watch.progress(pipeline.kafka.topic_prefix + APP_ID, topology.assessments.name)
+    _, awards = watch.progress(signer_group(pipeline.kafka), topology.requests.name)
+    _, issued = watch.progress("credstream-e2e-observer", topology.issued.name)
     dead = sum(
-        group_progress(pipeline.kafka, "credstream-e2e-observer", topology.dead_letters(t).name)[1]
+        watch.progress("credstream-e2e-observer", topology.dead_letters(t).name)[1]
         for t in (topology.assessments, topology.requests)
     )
     cpu = {name: worker.cpu_seconds() for name, worker in workers.items()}
@@ -138,7 +140,10 @@ def run(
     if backlog:
         produce(pipeline, events, 0.0)
     producer: threading.Thread | None = None
-    with running(pipeline, worker_names, logs=pipeline.home, **(worker_env or {})) as workers:
+    with (
+        running(pipeline, worker_names, logs=pipeline.home, **(worker_env or {})) as workers,
+        OffsetWatch(pipeline.kafka) as watch,
+    ):
         if not backlog:
             # Latency is measured from a warm pipeline: start-up is not queueing.
             _wait_stable(pipeline, workers)
@@ -149,7 +154,7 @@ def run(
         deadline = start + timeout
         moved = start
         while time.monotonic() < deadline:
-            sample = _sample(pipeline, start, workers, service_pids or {})
+            sample = _sample(pipeline, watch, start, workers, service_pids or {})
             previous = result.samples[-1] if result.samples else None
             result.samples.append(sample)
             if on_sample is not None:
