@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from processors.catalog import Achievement, Issuer
 from schemas.models import CredentialRequested, Evidence, Learner
@@ -122,3 +126,32 @@ def test_control_characters_that_canonicalize_differently_are_refused() -> None:
         build_credential(_request(), noisy, ISSUER, OPTIONS, allocate_slot("p0", 0))
     fine = ACHIEVEMENT.model_copy(update={"description": "tabs\tand\nnew lines are portable"})
     assert build_credential(_request(), fine, ISSUER, OPTIONS, allocate_slot("p0", 0))
+
+
+def _string_paths(value: Any, path: str = "") -> Iterator[tuple[str, list[Any], Any]]:
+    """(path, container, key) of every string in a JSON document."""
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        here = f"{path}.{key}".lstrip(".") if isinstance(value, dict) else f"{path}[{key}]"
+        if isinstance(item, str):
+            yield here, value, key
+        elif isinstance(item, dict | list):
+            yield from _string_paths(item, here)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    picks=st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=3),
+    control=st.sampled_from([*map(chr, [*range(0, 9), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])]),
+)
+def test_every_string_with_a_control_character_is_named_by_its_path(
+    picks: list[int], control: str
+) -> None:
+    credential = build_credential(_request(), ACHIEVEMENT, ISSUER, OPTIONS, allocate_slot("p", 3))
+    assert credential_problems(credential) == []
+    strings = list(_string_paths(credential))
+    chosen = {strings[pick % len(strings)][0]: strings[pick % len(strings)] for pick in picks}
+    for _, container, key in chosen.values():
+        container[key] = container[key] + control
+    named = [p.split(": ")[0] for p in credential_problems(credential) if "control" in p]
+    assert sorted(named) == sorted(chosen)
