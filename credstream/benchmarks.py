@@ -256,11 +256,12 @@ def _chart(main: RunResult, latency: RunResult, report: dict[str, Any], path: Pa
     plt.close(figure)
 
 
-def bench_processor(stack: DevStack, plan: BenchPlan) -> dict[str, Any]:
+def bench_processor(stack: DevStack, plan: BenchPlan, floor: bool = False) -> dict[str, Any]:
     """One processor process draining a backlog of ``plan.events`` assessment events.
 
-    Start-up is excluded: the clock and the CPU meter start when the first offsets are
-    committed, and stop when every event is.
+    ``floor``: Faust's own ceiling instead, an agent that drops the same batches
+    (``credstream.faust_floor``). Start-up is excluded: the clock and the CPU meter start
+    when the first offsets are committed, and stop when every event is.
     """
     from credstream.pipeline import OffsetWatch, Worker
     from credstream.roots.processor import APP_ID
@@ -268,21 +269,30 @@ def bench_processor(stack: DevStack, plan: BenchPlan) -> dict[str, Any]:
     pipeline = _pipeline(stack, plan, "processor")
     events = _events(plan, pipeline, plan.events, seed=11)
     produce(pipeline, events, 0.0)
-    group = pipeline.kafka.topic_prefix + APP_ID
-    topic = pipeline.topology.assessments.name
-    worker = Worker(pipeline, "processor", pipeline.home / "processor.log")
+    source = pipeline.topology.assessments
+    log = pipeline.home / "processor.log"
+    if floor:
+        group = pipeline.kafka.topic_prefix + "faust-floor"
+        module = [
+            "credstream.faust_floor", group, pipeline.kafka.bootstrap_servers, source.name,
+            str(source.partitions),
+        ]  # fmt: skip
+        worker = Worker(pipeline, "faust-floor", log, module=module)
+    else:
+        group = pipeline.kafka.topic_prefix + APP_ID
+        worker = Worker(pipeline, "processor", log)
     watch = OffsetWatch(pipeline.kafka)
     try:
         first: tuple[float, float, int] | None = None
         deadline = time.monotonic() + 1800
         while time.monotonic() < deadline:
-            committed, end = watch.progress(group, topic)
+            committed, end = watch.progress(group, source.name)
             if committed and first is None:
                 first = (time.monotonic(), worker.cpu_seconds(), committed)
             if committed >= end:
                 break
             if not worker.alive():
-                raise RuntimeError(f"the processor exited ({worker.process.returncode})")
+                raise RuntimeError(f"the {worker.name} exited ({worker.process.returncode})")
             time.sleep(0.2)
         assert first is not None
         seconds, cpu = time.monotonic() - first[0], worker.cpu_seconds() - first[1]
@@ -292,6 +302,7 @@ def bench_processor(stack: DevStack, plan: BenchPlan) -> dict[str, Any]:
         worker.stop()
     return {
         "workload": plan.workload,
+        "consumer": "faust-floor" if floor else "processor",
         "events": plan.events,
         "events_per_second": round(counted / seconds, 1),
         "cpu_ms_per_event": round(cpu / counted * 1000, 3),

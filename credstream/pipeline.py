@@ -132,22 +132,15 @@ class Worker:
         name: str,
         log: Path | None = None,
         niceness: int = 0,
+        module: Sequence[str] | None = None,
         **env: str,
     ) -> None:
+        """``module``: ``python -m`` arguments in place of ``credstream NAME``."""
         self.name = name
         output = log.open("ab") if log is not None else None
+        command = module or ["credstream", name, "--log-level", "warning"]
         self.process = subprocess.Popen(
-            [
-                "nice",
-                "-n",
-                str(niceness),
-                sys.executable,
-                "-m",
-                "credstream",
-                name,
-                "--log-level",
-                "warning",
-            ],
+            ["nice", "-n", str(niceness), sys.executable, "-m", *command],
             env=pipeline.env(**env),
             stdout=output,
             stderr=subprocess.STDOUT if output else None,

@@ -183,7 +183,12 @@ def e2e(
 @click.option(
     "--workload", type=click.Choice(["burst", "mixed"]), default="mixed", show_default=True
 )
-def processor(events: int, workload: str) -> None:
+@click.option(
+    "--floor",
+    is_flag=True,
+    help="Measure Faust's own ceiling instead: an agent that drops the same batches.",
+)
+def processor(events: int, workload: str, floor: bool) -> None:
     """One processor process against the real broker: events/s and CPU per event."""
     import secrets
 
@@ -202,7 +207,7 @@ def processor(events: int, workload: str) -> None:
         home=stack.settings.home / "bench",
         passphrase=secrets.token_urlsafe(16),
     )
-    click.echo(json.dumps(bench_processor(stack, plan), indent=2))
+    click.echo(json.dumps(bench_processor(stack, plan, floor), indent=2))
 
 
 def _table(report: dict[str, object]) -> str:

@@ -1,0 +1,55 @@
+"""Faust's own ceiling: the processor's consumption, with nothing done per batch.
+
+``credstream bench processor --floor`` runs this in place of the processor on the same
+backlog: an agent that takes batches as the processor's does (same batch size and wait,
+concurrency 1, offsets committed every batch) and drops them. What it costs per event is
+Faust's machinery alone (fetch, conductor, stream, ``take_events``, acks, commits): the
+processor cannot be faster than this.
+
+Run as ``python -m credstream.faust_floor GROUP BOOTSTRAP_SERVERS TOPIC PARTITIONS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any, cast
+
+import faust
+from faust.streams import Stream
+
+from credstream.roots.processor import ProcessorSettings
+
+
+def floor_app(group: str, bootstrap_servers: str, topic: str, partitions: int) -> faust.App:
+    batch_size = ProcessorSettings.model_fields["batch_size"].default
+    batch_seconds = ProcessorSettings.model_fields["batch_seconds"].default
+    app = faust.App(
+        group,
+        broker=";".join(f"kafka://{server}" for server in bootstrap_servers.split(",")),
+        store="memory://",
+        topic_partitions=partitions,
+        topic_disable_leader=True,
+        web_enabled=False,
+        broker_commit_every=batch_size,
+    )
+    source = app.topic(topic, key_serializer="raw", value_serializer="raw")
+
+    @app.agent(source, concurrency=1)
+    async def drop(agent_stream: faust.StreamT[Any]) -> None:
+        stream = cast(Stream[Any], agent_stream)
+        async for _ in stream.take_events(batch_size, within=batch_seconds):
+            pass
+
+    return app
+
+
+def main(argv: Sequence[str]) -> None:
+    group, bootstrap_servers, topic, partitions = argv
+    app = floor_app(group, bootstrap_servers, topic, int(partitions))
+    faust.Worker(app, loglevel=logging.WARNING, quiet=True).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
