@@ -28,7 +28,7 @@ class StatusListError(InvalidInputError):
     """A status list or status entry is malformed."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # not slotted: it is pickled in every SignJob (see SignJob)
 class StatusSlot:
     """Where one credential's status bit lives: the same slot in each purpose's list."""
 
