@@ -272,11 +272,12 @@ def bench_processor(stack: DevStack, plan: BenchPlan, floor: bool = False) -> di
     source = pipeline.topology.assessments
     log = pipeline.home / "processor.log"
     if floor:
+        from credstream import faust_floor
+
         group = pipeline.kafka.topic_prefix + "faust-floor"
-        module = [
-            "credstream.faust_floor", group, pipeline.kafka.bootstrap_servers, source.name,
-            str(source.partitions),
-        ]  # fmt: skip
+        module = faust_floor.command(
+            group, pipeline.kafka.bootstrap_servers, source.name, source.partitions
+        )
         worker = Worker(pipeline, "faust-floor", log, module=module)
     else:
         group = pipeline.kafka.topic_prefix + APP_ID

@@ -19,7 +19,7 @@ from typing import Any, cast
 import faust
 from faust.streams import Stream
 
-from credstream.roots.processor import ProcessorSettings
+from credstream.roots.processor import ProcessorSettings, faust_broker
 
 
 def floor_app(group: str, bootstrap_servers: str, topic: str, partitions: int) -> faust.App:
@@ -27,7 +27,7 @@ def floor_app(group: str, bootstrap_servers: str, topic: str, partitions: int) -
     batch_seconds = ProcessorSettings.model_fields["batch_seconds"].default
     app = faust.App(
         group,
-        broker=";".join(f"kafka://{server}" for server in bootstrap_servers.split(",")),
+        broker=faust_broker(bootstrap_servers),
         store="memory://",
         topic_partitions=partitions,
         topic_disable_leader=True,
@@ -43,6 +43,11 @@ def floor_app(group: str, bootstrap_servers: str, topic: str, partitions: int) -
             pass
 
     return app
+
+
+def command(group: str, bootstrap_servers: str, topic: str, partitions: int) -> list[str]:
+    """The ``python -m`` arguments that run the floor agent."""
+    return ["credstream.faust_floor", group, bootstrap_servers, topic, str(partitions)]
 
 
 def main(argv: Sequence[str]) -> None:

@@ -62,6 +62,11 @@ class ProcessorSettings(BaseSettings):
         }
 
 
+def faust_broker(bootstrap_servers: str) -> str:
+    """Faust's broker setting for comma-separated ``host:port`` servers."""
+    return ";".join(f"kafka://{server}" for server in bootstrap_servers.split(","))
+
+
 def _session(kafka: KafkaSettings) -> dict[str, float]:
     """Faust's group session settings (seconds) from ``CREDSTREAM_KAFKA_SESSION_TIMEOUT_MS``."""
     if kafka.session_timeout_ms is None:
@@ -100,7 +105,7 @@ def run_processor(settings: ProcessorSettings) -> None:
         EngineRegistry(settings.engines_dir).public_keys(),
         lambda: datetime.now(UTC),
     )
-    broker = ";".join(f"kafka://{s}" for s in settings.kafka.bootstrap_servers.split(","))
+    broker = faust_broker(settings.kafka.bootstrap_servers)
     app_id = f"{settings.kafka.topic_prefix}{APP_ID}"
     # Faust creates only what is missing: the changelog exists, replicated as configured.
     ensure_topics(

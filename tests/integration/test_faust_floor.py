@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 
+from credstream import faust_floor
 from credstream.clients import kafka_producer
-from credstream.pipeline import OffsetWatch
+from credstream.pipeline import OffsetWatch, wait_until
 from credstream.settings import KafkaSettings
 from schemas.topics import Topic
 
@@ -21,20 +21,23 @@ def test_the_floor_agent_commits_every_record_of_the_backlog(
             producer.send(fresh_topic.name, key=f"k{i % 50}".encode(), value=b"x" * 100)
         producer.flush()
     group = f"test-floor-{uuid.uuid4().hex[:8]}"
+    module = faust_floor.command(
+        group, kafka.bootstrap_servers, fresh_topic.name, fresh_topic.partitions
+    )
     floor = subprocess.Popen(
-        [sys.executable, "-m", "credstream.faust_floor", group, kafka.bootstrap_servers,
-         fresh_topic.name, str(fresh_topic.partitions)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [sys.executable, "-m", *module], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         with OffsetWatch(kafka) as watch:
-            deadline = time.monotonic() + 90
-            committed, end = watch.progress(group, fresh_topic.name)
-            while committed < end and time.monotonic() < deadline:
+
+            def caught_up() -> bool:
                 assert floor.poll() is None, floor.stderr.read().decode() if floor.stderr else ""
-                time.sleep(0.5)
                 committed, end = watch.progress(group, fresh_topic.name)
+                return committed >= end
+
+            wait_until(caught_up, 90, "the floor agent to commit the backlog")
+            progress = watch.progress(group, fresh_topic.name)
     finally:
         floor.terminate()
         floor.wait(timeout=30)
-    assert (committed, end) == (2_000, 2_000)
+    assert progress == (2_000, 2_000)
