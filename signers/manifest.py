@@ -3,10 +3,10 @@
 Each signed batch writes, per tenant, a manifest listing the credential ids and the
 SHA-256 of their stored bytes, the Merkle root over those entries (RFC 6962 hashing, so
 an inclusion proof is a list of sibling hashes) and the hash of the previous manifest of
-the same (tenant, partition) chain. The signer signs the manifest with the issuer key.
-An auditor walks each chain, checks every root and link, and counts distinct credential
-ids: a credential slipped in later has no manifest, and a replay lists the same id with
-the same hash again.
+the same (tenant, partition) chain; it is stored under the first offset it lists. The
+signer signs the manifest with the issuer key. An auditor walks each chain, checks every
+root and link, and counts distinct credential ids: a credential slipped in later has no
+manifest, and a replay lists the same id with the same hash again.
 """
 
 from __future__ import annotations
@@ -114,8 +114,20 @@ def manifest_prefix(tenant: str, source: str) -> str:
     return f"{tenant}/manifests/{source}/"
 
 
-def manifest_key(tenant: str, source: str, first_offset: int, last_offset: int) -> str:
-    return f"{manifest_prefix(tenant, source)}{first_offset:012d}-{last_offset:012d}.json"
+def manifest_key(tenant: str, source: str, first_offset: int) -> str:
+    """A manifest is stored at its chain position: the first request offset it lists.
+
+    Two signers that both think they own a partition (one paused past its session, a
+    zombie) resume from the same committed offset, so their manifests for it have the
+    same first offset and key: the write-once store admits one, and the other signer
+    continues the chain from it instead of forking it.
+    """
+    return f"{manifest_prefix(tenant, source)}{first_offset:012d}.json"
+
+
+def manifest_first_offset(key: str) -> int:
+    """The chain position a manifest key names (see ``manifest_key``)."""
+    return int(key.rsplit("/", 1)[1].removesuffix(".json"))
 
 
 def manifest_digest(manifest: dict[str, Any]) -> str:

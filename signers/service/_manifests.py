@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from bisect import bisect_right
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -15,6 +18,7 @@ from signers.manifest import (
     build_manifest,
     manifest_bytes,
     manifest_digest,
+    manifest_first_offset,
     manifest_key,
     manifest_prefix,
 )
@@ -24,6 +28,8 @@ from signers.storage import ObjectWrite, Outcome, StoreUnavailableError, WriteOn
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+log = logging.getLogger("credstream.signer")
 
 # Finds the digest of the newest manifest already stored in a chain (None: a new chain).
 LatestDigest = Callable[[str, str], str | None]
@@ -62,6 +68,25 @@ class S3ManifestIndex:
         return hashlib.sha256(body).hexdigest()
 
 
+# An item of a batch: (request offset, stored credential, award time as xsd:dateTime).
+_Item = tuple[int, Stored, str]
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """One chain's signed manifest, ready to store."""
+
+    chain: tuple[str, str]
+    items: list[_Item]
+    key: str
+    body: bytes
+    digest: str  # what the next manifest of the chain links to
+
+    @property
+    def first(self) -> int:
+        return self.items[0][0]
+
+
 class ManifestWriter:
     """Signs each batch's manifest with the tenant key (eddsa-jcs-2022) and stores it."""
 
@@ -78,8 +103,8 @@ class ManifestWriter:
         self._issuer_id = issuer_id
         self._latest_digest = latest_digest
         self._list_manifests = list_manifests
-        # (tenant, source) -> [(first offset, last offset, object key)], loaded on demand
-        self._ranges: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
+        # (tenant, source) -> [(first offset, object key)] in chain order, loaded on demand
+        self._positions: dict[tuple[str, str], list[tuple[int, str]]] = {}
         self._listed: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._heads: dict[tuple[str, str], str | None] = {}
         # Chains listed again from the store since the last batch's manifests were written.
@@ -90,7 +115,7 @@ class ManifestWriter:
         """Drop what is known of the chains of partitions ``sources`` (call when they are
         assigned): while another signer owned one, that one may have extended its chains,
         and a manifest linked to an old head would fork a chain."""
-        for cache in (self._ranges, self._heads):
+        for cache in (self._positions, self._heads):
             for chain in [c for c in cache if c[1] in sources]:
                 del cache[chain]
 
@@ -109,29 +134,33 @@ class ManifestWriter:
         if chain in self._refreshed:
             return False
         self._refreshed.add(chain)
-        self._ranges.pop(chain, None)
-        self._heads.pop(chain, None)  # if another signer wrote, its manifest is the head
+        self._forget_chain(chain)  # if another signer wrote, its manifest is the head
         return self._lists(chain, offset, credential_id)
 
-    def _lists(self, chain: tuple[str, str], offset: int, credential_id: str) -> bool:
-        if chain not in self._ranges:
+    def _forget_chain(self, chain: tuple[str, str]) -> None:
+        self._positions.pop(chain, None)
+        self._heads.pop(chain, None)
+
+    def _chain_positions(self, chain: tuple[str, str]) -> list[tuple[int, str]]:
+        positions = self._positions.get(chain)
+        if positions is None:
             self._heads.pop(chain, None)  # what is listed now may end past a cached head
-            ranges = []
-            for key in self._list_manifests(*chain):
-                start, _, end = key.rsplit("/", 1)[1].removesuffix(".json").partition("-")
-                ranges.append((int(start), int(end), key))
-            self._ranges[chain] = ranges
-        for first, last, key in self._ranges[chain]:
-            if first <= offset <= last and credential_id in self._ids(key):
-                return True
-        return False
+            keys = self._list_manifests(*chain)
+            positions = self._positions[chain] = [(manifest_first_offset(k), k) for k in keys]
+        return positions
+
+    def _lists(self, chain: tuple[str, str], offset: int, credential_id: str) -> bool:
+        positions = self._chain_positions(chain)
+        # A chain's manifests list consecutive offset ranges: the one that can list this
+        # offset is the last to start at or before it.
+        index = bisect_right(positions, offset, key=lambda position: position[0]) - 1
+        return index >= 0 and credential_id in self._ids(positions[index][1])
 
     def _ids(self, key: str) -> frozenset[str]:
         ids = self._listed.get(key)
         if ids is None:
             body = self._store.get(key)
-            entries = json.loads(body).get("entries", []) if body else []
-            ids = frozenset(e["id"] for e in entries)
+            ids = _entry_ids(json.loads(body)) if body else frozenset()
             self._remember(key, ids)
         else:
             self._listed.move_to_end(key)
@@ -149,69 +178,86 @@ class ManifestWriter:
         changes only once its manifest is stored: a batch retried after a store failure
         must not find its own unwritten manifest and skip announcing."""
         self._refreshed.clear()
-        chains: dict[tuple[str, str], list[tuple[int, Stored, str]]] = defaultdict(list)
+        chains: dict[tuple[str, str], list[_Item]] = defaultdict(list)
         for source, offset, stored, awarded in batch:
             chains[(stored.signed.tenant_id, source)].append((offset, stored, awarded))
-        writes = []
-        heads = {}
-        written: list[tuple[tuple[str, str], int, int, str, frozenset[str]]] = []
-        for (tenant, source), items in sorted(chains.items()):
-            chain = (tenant, source)
-            if chain not in self._heads:
-                self._heads[chain] = self._latest_digest(tenant, source)
-            offsets = [offset for offset, _, _ in items]
-            entries = [(s.signed.credential_id, s.stored_sha256) for _, s, _ in items]
-            created = max(awarded for _, _, awarded in items)
-            manifest = build_manifest(
-                tenant, source, min(offsets), max(offsets), entries, self._heads[chain], created
-            )
-            key = self._tenant_key(tenant)
-            signed = add_proof(
-                manifest,
-                {
-                    "type": "DataIntegrityProof",
-                    "cryptosuite": EDDSA_JCS_2022,
-                    "created": created,
-                    "verificationMethod": key.verification_method(self._issuer_id(tenant)),
-                    "proofPurpose": "assertionMethod",
-                },
-                key.sign,
-                self._jcs,
-            )
-            object_key = manifest_key(tenant, source, min(offsets), max(offsets))
-            writes.append(ObjectWrite(object_key, manifest_bytes(signed)))
-            ids = frozenset(cid for cid, _ in entries)
-            written.append((chain, min(offsets), max(offsets), object_key, ids))
-            heads[chain] = manifest_digest(signed)
-        if not writes:
-            return
+        pending = {chain: sorted(items, key=lambda i: i[0]) for chain, items in chains.items()}
         try:
-            results = self._store.put_new(writes)
+            while pending:
+                drafts = [self._draft(chain, items) for chain, items in sorted(pending.items())]
+                results = self._store.put_new([ObjectWrite(d.key, d.body) for d in drafts])
+                pending = {}
+                for draft, result in zip(drafts, results, strict=True):
+                    if result.outcome is Outcome.CONFLICT:
+                        rest = self._continue_from_stored(draft)
+                        if rest:
+                            pending[draft.chain] = rest
+                    else:  # CREATED, or IDENTICAL: stored by a retry, or by another signer
+                        # that built the same manifest from the same batch
+                        self._heads[draft.chain] = draft.digest
+                        if draft.chain in self._positions:  # else listed when first asked
+                            self._positions[draft.chain].append((draft.first, draft.key))
+                        self._remember(
+                            draft.key, frozenset(i[1].signed.credential_id for i in draft.items)
+                        )
         except StoreUnavailableError:
             # Some manifests may have been stored before the failure: know nothing of these
             # chains, so that the next write links to what the store holds.
-            for chain, *_ in written:
-                self._heads.pop(chain, None)
-                self._ranges.pop(chain, None)
+            for chain in chains:
+                self._forget_chain(chain)
             raise
-        conflicts = set()
-        for result in results:
-            chain = _chain_of(result.key)
-            if result.outcome is Outcome.CONFLICT:
-                conflicts.add(result.key)
-                # A replay whose chain head moved on meanwhile: the first manifest written
-                # for these offsets stays, and the chain continues from it.
-                existing = self._store.get(result.key)
-                if existing is not None:
-                    heads[chain] = hashlib.sha256(existing).hexdigest()
-        for chain, first, last, object_key, ids in written:
-            if chain in self._ranges:  # else listed whole from the store when first asked
-                self._ranges[chain].append((first, last, object_key))
-            if object_key not in conflicts:  # else read from the store when asked
-                self._remember(object_key, ids)
-        self._heads.update(heads)
+
+    def _draft(self, chain: tuple[str, str], items: list[_Item]) -> _Draft:
+        tenant, source = chain
+        if chain not in self._heads:
+            self._heads[chain] = self._latest_digest(tenant, source)
+        first, last = items[0][0], items[-1][0]
+        entries = [(s.signed.credential_id, s.stored_sha256) for _, s, _ in items]
+        created = max(awarded for _, _, awarded in items)
+        manifest = build_manifest(tenant, source, first, last, entries, self._heads[chain], created)
+        key = self._tenant_key(tenant)
+        signed = add_proof(
+            manifest,
+            {
+                "type": "DataIntegrityProof",
+                "cryptosuite": EDDSA_JCS_2022,
+                "created": created,
+                "verificationMethod": key.verification_method(self._issuer_id(tenant)),
+                "proofPurpose": "assertionMethod",
+            },
+            key.sign,
+            self._jcs,
+        )
+        return _Draft(
+            chain,
+            items,
+            manifest_key(tenant, source, first),
+            manifest_bytes(signed),
+            manifest_digest(signed),
+        )
+
+    def _continue_from_stored(self, draft: _Draft) -> list[_Item]:
+        """Another signer stored a manifest at this chain position first (we were paused
+        past our session, or it was): its chain stands. Take its newest manifest as the
+        head and return the items of ours that come after what that lists."""
+        self._forget_chain(draft.chain)
+        positions = self._chain_positions(draft.chain)
+        # The newest is at or past our position, which the store holds.
+        body = self._store.get(positions[-1][1]) if positions else None
+        if body is None:  # the store refused the key, yet does not list or return it
+            raise StoreUnavailableError(f"{draft.key} is refused but cannot be read")
+        newest = positions[-1][1]
+        stored = json.loads(body)
+        self._heads[draft.chain] = hashlib.sha256(body).hexdigest()
+        self._remember(newest, _entry_ids(stored))
+        rest = [item for item in draft.items if item[0] > stored["offsets"][1]]
+        log.warning(
+            "manifest %s was already stored by another signer: the chain continues from %s"
+            " (%d of this batch's %d credentials still to list)",
+            draft.key, newest, len(rest), len(draft.items),
+        )  # fmt: skip
+        return rest
 
 
-def _chain_of(object_key: str) -> tuple[str, str]:
-    tenant, _, source, _ = object_key.split("/", 3)
-    return tenant, source
+def _entry_ids(manifest: dict[str, Any]) -> frozenset[str]:
+    return frozenset(entry["id"] for entry in manifest.get("entries", []))

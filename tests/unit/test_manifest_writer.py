@@ -136,3 +136,70 @@ def test_only_recent_manifests_are_kept_in_memory_and_older_ones_are_read_again(
     assert writer.announced(TENANT, SOURCE, 2, "c2")
     assert store.reads == 1  # the oldest was forgotten, and is read from the store
     assert not writer.announced(TENANT, SOURCE, 2, "c9")  # and it lists only its own ids
+
+
+def _listed(store: MemoryStore) -> list[str]:
+    """Every credential id the chain lists, as often as it lists it (sorted)."""
+    manifests = [json.loads(o.body) for k, o in store.objects.items() if "/manifests/" in k]
+    return sorted(entry["id"] for manifest in manifests for entry in manifest["entries"])
+
+
+def _ids(*offsets: int) -> list[str]:
+    return sorted(f"c{o}" for o in offsets)
+
+
+def _stalled_writer(store: MemoryStore) -> ManifestWriter:
+    """A signer that knows the chain as it stood before it stalled (its head is cached)."""
+    writer = _writer(store)
+    writer.write(_batch(1, 2))
+    return writer
+
+
+def test_a_stalled_signers_late_manifest_is_refused_at_its_chain_position() -> None:
+    # Scenario 4 in CI: a signer froze with its manifests in flight; the signer that took
+    # over wrote its own from the same first offset, and the late bytes landed after.
+    store = MemoryStore()
+    zombie = _stalled_writer(store)
+    owner = _writer(store)
+    owner.write(_batch(3, 4, 5))
+    owner.write(_batch(6, 7, 8, 9, 10))
+    before = dict(store.objects)
+    zombie.write(_batch(3, 4, 5, 6, 7, 8))  # its head is still the manifest of 1-2
+    assert store.objects == before  # refused: nothing new, nothing changed
+    assert _linear(store)
+    owner.write(_batch(11))
+    assert _linear(store)
+    assert _listed(store) == _ids(*range(1, 12))
+
+
+def test_a_stalled_signer_lists_only_what_the_new_owner_has_not() -> None:
+    store = MemoryStore()
+    zombie = _stalled_writer(store)
+    owner = _writer(store)
+    owner.write(_batch(3, 4, 5))
+    zombie.write(_batch(3, 4, 5, 6, 7))  # its batch reached further than the owner's
+    assert _linear(store)
+    assert owner.announced(TENANT, SOURCE, 7, "c7")  # so the owner announces 6-7 no more
+    owner.write(_batch(8, 9))
+    assert _linear(store)
+    assert _listed(store) == _ids(*range(1, 10))
+
+
+def test_a_new_owner_whose_manifest_was_preempted_continues_from_the_stored_one() -> None:
+    store = MemoryStore()
+    zombie = _stalled_writer(store)
+    owner = _writer(store)
+    assert not owner.announced(TENANT, SOURCE, 3, "c3")  # the zombie's manifest not yet in
+    zombie.write(_batch(3, 4, 5, 6))  # its late bytes land first
+    owner.write(_batch(3, 4))  # refused at offset 3: the zombie's manifest lists them
+    owner.write(_batch(7, 8))
+    assert _linear(store)
+    assert _listed(store) == _ids(*range(1, 9))
+
+
+def test_a_manifest_is_stored_at_the_first_offset_it_lists() -> None:
+    store = MemoryStore()
+    _writer(store).write(_batch(12, 7, 9))
+    [key] = [k for k in store.objects if "/manifests/" in k]
+    assert key == f"{manifest_prefix(TENANT, SOURCE)}000000000007.json"
+    assert json.loads(store.objects[key].body)["offsets"] == [7, 12]
