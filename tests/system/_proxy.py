@@ -8,7 +8,9 @@ Modes (switchable while traffic flows, from any thread):
 - ``blackhole``: connections are accepted and reads taken, nothing is forwarded or answered
   (open connections stall too): a hung service, found only by timeouts. The bytes are
   held, not dropped: back in ``forward`` they go on, late. The first line of each held
-  chunk is kept in ``stats.held`` (which request a worker is stuck in);
+  chunk is kept in ``stats.held`` (which request a worker is stuck in). With
+  ``hold_only``, only requests whose first line contains it are held (and whatever
+  follows them on their connection); everything else flows;
 - ``respond``: every new connection reads one HTTP request and gets a canned response,
   then is closed (open connections are reset): a service that answers with errors, such
   as KMS throttling.
@@ -76,6 +78,7 @@ class FaultProxy:
         self.stats = ProxyStats()
         self._mode: Mode = "forward"
         self._response = b""
+        self._hold_only = b""
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.StreamWriter] = set()
@@ -96,7 +99,8 @@ class FaultProxy:
     def mode(self) -> Mode:
         return self._mode
 
-    def set_mode(self, mode: Mode, response: bytes = b"") -> None:
+    def set_mode(self, mode: Mode, response: bytes = b"", hold_only: bytes = b"") -> None:
+        self._hold_only = hold_only
         self._call(self._switch(mode, response))
         self._record(mode)
 
@@ -189,15 +193,19 @@ class FaultProxy:
                     end.close()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        holding = False  # a held request's later bytes wait behind it
         try:
             while True:
                 data = await reader.read(_CHUNK)
                 if not data:
                     break
-                if self._mode == "blackhole":
-                    self.stats.held.append(data.split(b"\r\n", 1)[0][:200])
-                while self._mode == "blackhole":  # hold the bytes: a hung peer
+                first_line = data.split(b"\r\n", 1)[0]
+                if self._mode == "blackhole" and (holding or self._hold_only in first_line):
+                    holding = True
+                    self.stats.held.append(first_line[:200])
+                while self._mode == "blackhole" and holding:  # hold the bytes: a hung peer
                     await asyncio.sleep(0.1)
+                holding = False
                 if writer.is_closing():
                     break
                 writer.write(data)

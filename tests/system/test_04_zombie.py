@@ -2,26 +2,36 @@
 its partitions move to the other signer, which re-reads the uncommitted batch and
 finishes everything; then the frozen one is resumed (SIGCONT) and completes the batch it
 was in. Its late writes must be refused (412) or byte-identical: no stored object
-changes or appears, no second credential for any award; and before announcing anything
-it finds that the group has moved its partitions on (its fence commit is refused), so it
-abandons the batch: no forked manifest chain. (Notifications it had already queued when
-frozen still go out: repeats, which consumers drop by credential id; reported.)
+changes or appears, no second credential for any award, no forked manifest chain.
 
-"Mid-batch" is made certain, not timed: the zombie reaches the store through a fault
-proxy that holds its bytes (blackhole) until one of its credential PUTs is stuck in it,
-and only then is it frozen. The held PUT reaches the store after the other signer has
-finished: the latest write of all.
+It is frozen at the two points that matter, made certain, not timed: half the events are
+issued first; then the fault proxy between the zombie and the store starts holding its
+requests of one kind (blackhole), the other half is produced, and the zombie is frozen
+once one of them is stuck. The held request reaches the store after the other signer
+has finished: the latest write of all.
+
+- In a credential PUT: before announcing anything it finds that the group has moved its
+  partitions on (its fence commit is refused), so it abandons the batch. (Notifications
+  it had already queued when frozen still go out: repeats, which consumers drop by
+  credential id; reported.)
+- In a manifest PUT, past both its fences: its manifests are stored at the chain
+  positions the new owner's took (the first offsets of the same uncommitted batch), so
+  the store refuses them and it continues from the new owner's chain. (CI found this
+  one forking chains when manifests were keyed by offset range.)
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from credstream.e2e import expected_awards
 from credstream.settings import KafkaSettings, S3Settings
 from tests.integration.workers import new_pipeline, produce_events
 from tests.system._harness import (
+    Audit,
     Crew,
     audit,
     metric_sum,
@@ -46,22 +56,41 @@ def _store_outcomes(url: str) -> dict[str, float]:
     return {o: metric_sum(values, STORED, outcome=o) for o in ("created", "identical", "conflict")}
 
 
-def _held_credential_puts(proxy: FaultProxy) -> list[bytes]:
-    """The request lines of the credential PUTs the proxy has held."""
-    return [
-        line for line in proxy.stats.held if line.startswith(b"PUT ") and b"/credentials/" in line
-    ]
+def _held_puts(proxy: FaultProxy, path: bytes) -> list[bytes]:
+    """The request lines of the PUTs under ``path`` the proxy has held."""
+    return [line for line in proxy.stats.held if line.startswith(b"PUT ") and path in line]
 
 
-def test_a_resumed_zombie_signer_writes_nothing_new(
-    kafka: KafkaSettings, store: S3Settings, tmp_path: Path, scenario: Recorder
-) -> None:
+@dataclass(frozen=True)
+class _Resumed:
+    """What a zombie frozen in one kind of request did, and what the store holds after."""
+
+    figures: dict[str, Any]
+    audit: Audit
+    changed: list[str]
+    added: list[str]
+    abandoned: int
+    continued: int
+
+
+def _freeze_and_resume(
+    kafka: KafkaSettings, store: S3Settings, tmp_path: Path, held: str, **owner: str
+) -> _Resumed:
+    """Run the pipeline with two signers and freeze one inside a PUT under ``held``
+    (``credentials`` or ``manifests``) of its tenant, past its session; resume it.
+    ``owner``: settings of the signer that takes over."""
     pipeline = new_pipeline(kafka, store, tmp_path)
     events = workload_events(pipeline, mixed=sized(300, 2000), burst=sized(2500, 20_000))
     expected = expected_awards(pipeline, events)
-    produce_events(pipeline, events)
+    # Half the events first, all issued before the fault: the zombie has written chains,
+    # and is idle when its requests start being held, so the next batch is caught in it.
+    half = len(events) // 2
+    first_awards = len(expected_awards(pipeline, events[:half]))
+    produce_events(pipeline, events[:half])
     issued = pipeline.topology.issued.name
     group = stage_groups(pipeline)["signer"][0]
+    # The bucket is named "credentials" too: the tenant's prefix tells its objects apart.
+    path = f"/{pipeline.tenant}/{held}/".encode()
     assert store.endpoint_url is not None
     with (
         FaultProxy(store.endpoint_url.removeprefix("http://")) as proxy,
@@ -69,13 +98,14 @@ def test_a_resumed_zombie_signer_writes_nothing_new(
     ):
         crew.start("processor")
         zombie = crew.start("signer", CREDSTREAM_S3_ENDPOINT_URL=proxy.url)
-        crew.start("signer")
+        crew.start("signer", **owner)
         wait_group_members(pipeline, group, 2, 120)
-        wait(lambda: topic_end(pipeline, issued) >= len(expected) // 5, 600, "issuance", crew)
+        wait(lambda: topic_end(pipeline, issued) >= first_awards, 600, "issuance", crew)
         url = crew.metrics_url(zombie)
         assert url is not None
-        proxy.set_mode("blackhole")
-        wait(lambda: bool(_held_credential_puts(proxy)), 120, "a held PUT", crew)
+        proxy.set_mode("blackhole", hold_only=path)
+        produce_events(pipeline, events[half:])
+        wait(lambda: bool(_held_puts(proxy, path)), 120, f"a held PUT of {held}", crew)
         frozen_at = _store_outcomes(url)
         crew.freeze(zombie)
         started = time.monotonic()
@@ -97,22 +127,45 @@ def test_a_resumed_zombie_signer_writes_nothing_new(
     after = snapshot(pipeline)
     changed = sorted(k for k in before if after.get(k) != before[k])
     added = sorted(set(after) - set(before))
-    late = {o: resumed[o] - frozen_at[o] for o in resumed}
     abandoned = crew.log_lines("batch abandoned")
+    continued = crew.log_lines("already stored by another signer")
     result = audit(pipeline, expected)
-    scenario(
-        4,
-        "SIGSTOP a signer past its session timeout, SIGCONT it",
-        events=len(events),
-        evicted_after_seconds=round(evicted_after, 1),
-        zombie_requests_held=len(_held_credential_puts(proxy)),
-        zombie_store_writes_since_freeze=late,
-        zombie_batches_abandoned=abandoned,
-        changed_objects=len(changed),
-        added_objects=len(added),
-        notifications_after_resume=topic_end(pipeline, issued) - notified,
+    figures = {
+        "events": len(events),
+        "evicted_after_seconds": round(evicted_after, 1),
+        "zombie_requests_held": len(_held_puts(proxy, path)),
+        "zombie_store_writes_since_freeze": {o: resumed[o] - frozen_at[o] for o in resumed},
+        "zombie_batches_abandoned": abandoned,
+        "manifests_refused_then_continued": continued,
+        "changed_objects": len(changed),
+        "added_objects": len(added),
+        "notifications_after_resume": topic_end(pipeline, issued) - notified,
         **result.figures(),
-    )
-    assert result.exact, result.explain()  # chains included: the zombie forked none
-    assert changed == [] and added == [], (changed[:5], added[:5])
-    assert abandoned >= 1  # frozen inside a credential PUT, it dropped that batch on waking
+    }
+    return _Resumed(figures, result, changed, added, abandoned, continued)
+
+
+NAME = "SIGSTOP a signer past its session timeout, SIGCONT it"
+
+
+def test_a_zombie_resumed_in_a_credential_put_writes_nothing_new(
+    kafka: KafkaSettings, store: S3Settings, tmp_path: Path, scenario: Recorder
+) -> None:
+    run = _freeze_and_resume(kafka, store, tmp_path, "credentials")
+    scenario(4, NAME, **run.figures)
+    assert run.audit.exact, run.audit.explain()  # chains included: the zombie forked none
+    assert run.changed == [] and run.added == [], (run.changed[:5], run.added[:5])
+    assert run.abandoned >= 1  # frozen inside a credential PUT, it dropped that batch on waking
+
+
+def test_a_zombie_resumed_in_a_manifest_put_forks_no_chain(
+    kafka: KafkaSettings, store: S3Settings, tmp_path: Path, scenario: Recorder
+) -> None:
+    # Batches of another size than the zombie's (500): the new owner's manifest from the
+    # same first offset lists fewer credentials, so the zombie's is not byte-identical.
+    run = _freeze_and_resume(kafka, store, tmp_path, "manifests", CREDSTREAM_SIGNER_MAX_BATCH="97")
+    scenario(4, NAME, frozen_in_a_manifest_put=run.figures)
+    assert run.audit.exact, run.audit.explain()  # every chain linear, every credential listed
+    assert run.changed == [] and run.added == [], (run.changed[:5], run.added[:5])
+    assert run.abandoned == 0  # it was past its fences: it completed the batch...
+    assert run.continued >= 1  # ...and the store refused its manifests at their positions
