@@ -88,7 +88,12 @@ def run_signer(settings: SignerSettings) -> None:
     pool = SigningPool(
         options, settings.keys, settings.suite, settings.processes, settings.canonicalization
     )
-    producer = kafka_producer(settings.kafka, max_request_size=4_194_304)
+    # Every batch's sends end in flush(), so records never wait for the linger: a long one
+    # and large batches wake the sender thread once per partition and batch, not every few
+    # records (kafka-python wakes it for each new batch).
+    producer = kafka_producer(
+        settings.kafka, max_request_size=4_194_304, linger_ms=1000, batch_size=1 << 20
+    )
     manifests = ManifestWriter(store, tenant_key, issuer_id, index.latest_digest, index.list)
     group = signer_group(settings.kafka)
     consumer = kafka_consumer(settings.kafka, group, max_poll_records=settings.max_batch)
