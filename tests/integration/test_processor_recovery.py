@@ -67,7 +67,8 @@ def test_a_processor_stopped_while_busy_loses_nothing(
     """SIGTERM with a backlog (a rolling deploy, a scale-in): the stop must not commit
     events it did not process, and the successor must award exactly the oracle's."""
     pipeline = new_pipeline(kafka, store, tmp_path)
-    events = synthetic_events(pipeline, 12_000, learners=600)
+    # A backlog the three short runs below cannot drain (one did drain 12,000 in CI).
+    events = synthetic_events(pipeline, 24_000, learners=1200)
     expected = expected_awards(pipeline, events)
     group = f"{pipeline.kafka.topic_prefix}{APP_ID}"
     source = pipeline.topology.assessments.name

@@ -56,9 +56,9 @@ def _store_outcomes(url: str) -> dict[str, float]:
     return {o: metric_sum(values, STORED, outcome=o) for o in ("created", "identical", "conflict")}
 
 
-def _held_puts(proxy: FaultProxy, path: bytes) -> list[bytes]:
-    """The request lines of the PUTs under ``path`` the proxy has held."""
-    return [line for line in proxy.stats.held if line.startswith(b"PUT ") and path in line]
+def _held(proxy: FaultProxy, request: bytes) -> list[bytes]:
+    """The request lines starting with ``request`` that the proxy has held."""
+    return [line for line in proxy.stats.held if line.startswith(request)]
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,9 @@ def _freeze_and_resume(
     produce_events(pipeline, events[:half])
     issued = pipeline.topology.issued.name
     group = stage_groups(pipeline)["signer"][0]
-    # The bucket is named "credentials" too: the tenant's prefix tells its objects apart.
-    path = f"/{pipeline.tenant}/{held}/".encode()
+    # PUTs only (a replay's lookups GET manifests too), named with the tenant's prefix
+    # (the bucket is called "credentials" too).
+    request = f"PUT /{store.bucket}/{pipeline.tenant}/{held}/".encode()
     assert store.endpoint_url is not None
     with (
         FaultProxy(store.endpoint_url.removeprefix("http://")) as proxy,
@@ -103,9 +104,9 @@ def _freeze_and_resume(
         wait(lambda: topic_end(pipeline, issued) >= first_awards, 600, "issuance", crew)
         url = crew.metrics_url(zombie)
         assert url is not None
-        proxy.set_mode("blackhole", hold_only=path)
+        proxy.set_mode("blackhole", hold_only=request)
         produce_events(pipeline, events[half:])
-        wait(lambda: bool(_held_puts(proxy, path)), 120, f"a held PUT of {held}", crew)
+        wait(lambda: bool(_held(proxy, request)), 120, f"a held PUT of {held}", crew)
         frozen_at = _store_outcomes(url)
         crew.freeze(zombie)
         started = time.monotonic()
@@ -133,7 +134,7 @@ def _freeze_and_resume(
     figures = {
         "events": len(events),
         "evicted_after_seconds": round(evicted_after, 1),
-        "zombie_requests_held": len(_held_puts(proxy, path)),
+        "zombie_requests_held": len(_held(proxy, request)),
         "zombie_store_writes_since_freeze": {o: resumed[o] - frozen_at[o] for o in resumed},
         "zombie_batches_abandoned": abandoned,
         "manifests_refused_then_continued": continued,
