@@ -126,8 +126,9 @@ def manifest_key(tenant: str, source: str, first_offset: int) -> str:
 
 
 def manifest_first_offset(key: str) -> int:
-    """The chain position a manifest key names (see ``manifest_key``)."""
-    return int(key.rsplit("/", 1)[1].removesuffix(".json"))
+    """The chain position a manifest key names (see ``manifest_key``). Keys written before
+    2026-11-30 name ``first-last``: a store that holds them (a demo's) chains on."""
+    return int(key.rsplit("/", 1)[1].removesuffix(".json").partition("-")[0])
 
 
 def manifest_digest(manifest: dict[str, Any]) -> str:

@@ -203,3 +203,19 @@ def test_a_manifest_is_stored_at_the_first_offset_it_lists() -> None:
     [key] = [k for k in store.objects if "/manifests/" in k]
     assert key == f"{manifest_prefix(TENANT, SOURCE)}000000000007.json"
     assert json.loads(store.objects[key].body)["offsets"] == [7, 12]
+
+
+def test_a_chain_of_manifests_keyed_by_offset_range_continues() -> None:
+    # Stores written before manifests were keyed by first offset alone (a demo's).
+    store = MemoryStore()
+    writer = _writer(store)
+    writer.write(_batch(1, 2))
+    [key] = [k for k in store.objects if "/manifests/" in k]
+    store.objects[key.replace("000000000001.json", "000000000001-000000000002.json")] = (
+        store.objects.pop(key)
+    )
+    upgraded = _writer(store)
+    assert upgraded.announced(TENANT, SOURCE, 2, "c2")
+    upgraded.write(_batch(3, 4))
+    assert _linear(store)
+    assert _listed(store) == _ids(1, 2, 3, 4)
