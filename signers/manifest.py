@@ -131,9 +131,9 @@ def manifest_first_offset(key: str) -> int:
     return int(key.rsplit("/", 1)[1].removesuffix(".json").partition("-")[0])
 
 
-def manifest_digest(manifest: dict[str, Any]) -> str:
-    """SHA-256 of the stored manifest bytes: what the next manifest links to."""
-    return hashlib.sha256(manifest_bytes(manifest)).hexdigest()
+def manifest_digest(stored: bytes) -> str:
+    """SHA-256 of a manifest's stored bytes: what the next manifest links to."""
+    return hashlib.sha256(stored).hexdigest()
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:

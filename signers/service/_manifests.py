@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from bisect import bisect_right
@@ -65,7 +64,7 @@ class S3ManifestIndex:
             body = self._client.get_object(Bucket=self._bucket, Key=keys[-1])["Body"].read()
         except (BotoCoreError, ClientError) as error:
             raise StoreUnavailableError(f"cannot read {keys[-1]}: {error}") from None
-        return hashlib.sha256(body).hexdigest()
+        return manifest_digest(body)
 
 
 # An item of a batch: (request offset, stored credential, award time as xsd:dateTime).
@@ -228,12 +227,9 @@ class ManifestWriter:
             key.sign,
             self._jcs,
         )
+        body = manifest_bytes(signed)
         return _Draft(
-            chain,
-            items,
-            manifest_key(tenant, source, first),
-            manifest_bytes(signed),
-            manifest_digest(signed),
+            chain, items, manifest_key(tenant, source, first), body, manifest_digest(body)
         )
 
     def _continue_from_stored(self, draft: _Draft) -> list[_Item]:
@@ -248,7 +244,7 @@ class ManifestWriter:
             raise StoreUnavailableError(f"{draft.key} is refused but cannot be read")
         newest = positions[-1][1]
         stored = json.loads(body)
-        self._heads[draft.chain] = hashlib.sha256(body).hexdigest()
+        self._heads[draft.chain] = manifest_digest(body)
         self._remember(newest, _entry_ids(stored))
         rest = [item for item in draft.items if item[0] > stored["offsets"][1]]
         log.warning(

@@ -19,7 +19,6 @@ from the same events against what the pipeline announced and what the store hold
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import random
@@ -55,7 +54,7 @@ from schemas.codec import Codec
 from schemas.models import AssessmentCompleted, CredentialIssued, CredentialRequested
 from signers.credential import xsd_datetime
 from signers.keys import read_keyring
-from signers.manifest import check_manifest
+from signers.manifest import check_manifest, manifest_digest
 from signers.multikey import public_key_from_multibase
 from signers.proofs import RdfcReferenceCanonicalizer, default_canonicalizer, verify_proof
 
@@ -569,7 +568,7 @@ def audit(
         if chain in previous and manifest.get("previous") != previous[chain]:
             result.chain_breaks += 1
             result.problems.append(f"{key}: does not link to the manifest before it")
-        previous[chain] = hashlib.sha256(body).hexdigest()
+        previous[chain] = manifest_digest(body)
         listed.update(entry["id"] for entry in manifest.get("entries", []))
     result.manifests = len(manifests)
     result.unlisted = len(set(stored) - listed)

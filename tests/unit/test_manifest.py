@@ -11,6 +11,7 @@ from signers.manifest import (
     build_manifest,
     check_manifest,
     inclusion_proof,
+    manifest_bytes,
     manifest_digest,
     merkle_root,
     verify_inclusion,
@@ -46,5 +47,6 @@ def test_manifest_detects_a_slipped_in_entry() -> None:
     assert "count does not match the entries" in check_manifest(forged)
     forged["count"] = 6
     assert check_manifest(forged) == ["merkleRoot does not match the entries"]
-    follower = build_manifest("t", "p0", 105, 105, entries[:1], manifest_digest(manifest), "x")
-    assert follower["previous"] == manifest_digest(manifest)
+    stored = manifest_bytes(manifest)
+    follower = build_manifest("t", "p0", 105, 105, entries[:1], manifest_digest(stored), "x")
+    assert follower["previous"] == hashlib.sha256(stored).hexdigest()

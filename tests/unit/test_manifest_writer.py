@@ -3,14 +3,13 @@ zombies (faults the system scenarios 4, 6 and 7 found)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 import pytest
 
 from signers.keys._custody import InProcessKey
-from signers.manifest import manifest_prefix
+from signers.manifest import manifest_digest, manifest_prefix
 from signers.service import ManifestWriter, Signed, Stored
 from signers.service._manifests import LISTED_MANIFESTS_KEPT
 from signers.storage import Outcome, StoreUnavailableError
@@ -26,7 +25,7 @@ def _writer(store: MemoryStore) -> ManifestWriter:
 
     def latest(tenant: str, source: str) -> str | None:
         found = keys(tenant, source)
-        return hashlib.sha256(store.objects[found[-1]].body).hexdigest() if found else None
+        return manifest_digest(store.objects[found[-1]].body) if found else None
 
     return ManifestWriter(store, lambda _: KEY, lambda _: "did:web:acme.example", latest, keys)
 
@@ -45,7 +44,7 @@ def _linear(store: MemoryStore) -> bool:
         body = store.objects[key].body
         if json.loads(body)["previous"] != previous:
             return False
-        previous = hashlib.sha256(body).hexdigest()
+        previous = manifest_digest(body)
     return True
 
 
@@ -148,19 +147,19 @@ def _ids(*offsets: int) -> list[str]:
     return sorted(f"c{o}" for o in offsets)
 
 
-def _stalled_writer(store: MemoryStore) -> ManifestWriter:
-    """A signer that knows the chain as it stood before it stalled (its head is cached)."""
-    writer = _writer(store)
-    writer.write(_batch(1, 2))
-    return writer
+def _zombie_and_owner() -> tuple[MemoryStore, ManifestWriter, ManifestWriter]:
+    """A store, a signer that knows the chain as it stood before it stalled (its head,
+    the manifest of 1-2, is cached) and the signer that took its partition over."""
+    store = MemoryStore()
+    zombie = _writer(store)
+    zombie.write(_batch(1, 2))
+    return store, zombie, _writer(store)
 
 
 def test_a_stalled_signers_late_manifest_is_refused_at_its_chain_position() -> None:
     # Scenario 4 in CI: a signer froze with its manifests in flight; the signer that took
     # over wrote its own from the same first offset, and the late bytes landed after.
-    store = MemoryStore()
-    zombie = _stalled_writer(store)
-    owner = _writer(store)
+    store, zombie, owner = _zombie_and_owner()
     owner.write(_batch(3, 4, 5))
     owner.write(_batch(6, 7, 8, 9, 10))
     before = dict(store.objects)
@@ -173,9 +172,7 @@ def test_a_stalled_signers_late_manifest_is_refused_at_its_chain_position() -> N
 
 
 def test_a_stalled_signer_lists_only_what_the_new_owner_has_not() -> None:
-    store = MemoryStore()
-    zombie = _stalled_writer(store)
-    owner = _writer(store)
+    store, zombie, owner = _zombie_and_owner()
     owner.write(_batch(3, 4, 5))
     zombie.write(_batch(3, 4, 5, 6, 7))  # its batch reached further than the owner's
     assert _linear(store)
@@ -186,9 +183,7 @@ def test_a_stalled_signer_lists_only_what_the_new_owner_has_not() -> None:
 
 
 def test_a_new_owner_whose_manifest_was_preempted_continues_from_the_stored_one() -> None:
-    store = MemoryStore()
-    zombie = _stalled_writer(store)
-    owner = _writer(store)
+    store, zombie, owner = _zombie_and_owner()
     assert not owner.announced(TENANT, SOURCE, 3, "c3")  # the zombie's manifest not yet in
     zombie.write(_batch(3, 4, 5, 6))  # its late bytes land first
     owner.write(_batch(3, 4))  # refused at offset 3: the zombie's manifest lists them
