@@ -1,10 +1,11 @@
 """Faust's own ceiling: the processor's consumption, with nothing done per batch.
 
 ``credstream bench processor --floor`` runs this in place of the processor on the same
-backlog: an agent that takes batches as the processor's does (same batch size and wait,
-concurrency 1, offsets committed every batch) and drops them. What it costs per event is
-Faust's machinery alone (fetch, conductor, stream, ``take_events``, acks, commits): the
-processor cannot be faster than this.
+backlog: a loop that takes batches as the processor's does (Faust's consumer, whole
+fetched batches through :class:`~processors.stream.FetchedBatches`, same batch size and
+wait, offsets committed every batch) and drops them. What it costs per event is the
+consumption machinery alone (fetch, hand-over, acks, commits): the processor cannot be
+faster than this.
 
 Run as ``python -m credstream.faust_floor GROUP BOOTSTRAP_SERVERS TOPIC PARTITIONS``.
 """
@@ -14,12 +15,11 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any, cast
 
 import faust
-from faust.streams import Stream
 
 from credstream.roots.processor import ProcessorSettings, faust_broker
+from processors.stream import FetchedBatches
 
 
 def floor_app(group: str, bootstrap_servers: str, topic: str, partitions: int) -> faust.App:
@@ -32,16 +32,16 @@ def floor_app(group: str, bootstrap_servers: str, topic: str, partitions: int) -
         topic_partitions=partitions,
         topic_disable_leader=True,
         web_enabled=False,
-        broker_commit_every=batch_size,
+        **FetchedBatches.app_settings(batch_size),
     )
     source = app.topic(topic, key_serializer="raw", value_serializer="raw")
+    batches = FetchedBatches(app, source, batch_size)
 
-    @app.agent(source, concurrency=1)
-    async def drop(agent_stream: faust.StreamT[Any]) -> None:
-        stream = cast(Stream[Any], agent_stream)
-        async for _ in stream.take_events(batch_size, within=batch_seconds):
-            pass
+    async def drop() -> None:
+        while True:
+            batches.done(await batches.take(batch_seconds))
 
+    app.task(drop)
     return app
 
 

@@ -8,11 +8,13 @@ from processors.stream._handler import (
     MisroutedEventError,
     progress_key,
 )
+from processors.stream._source import FetchedBatches
 
 __all__ = [
     "PROGRESS_TABLE",
     "STAGE",
     "EventHandler",
+    "FetchedBatches",
     "Handled",
     "MisroutedEventError",
     "build_app",

@@ -30,14 +30,14 @@ from typing import Any, cast
 
 import faust
 from aiokafka import AIOKafkaProducer
-from faust.streams import Stream
 from faust.streams import _current_event as _CURRENT_EVENT
 from faust.tables.table import Table
-from faust.types import EventT
+from faust.types import Message
 
 from credstream.errors import CredstreamError
 from credstream.observability import Metrics
 from processors.stream._handler import Admitted, EventHandler, Handled
+from processors.stream._source import FetchedBatches
 from schemas.codec import Codec
 from schemas.dead_letters import Origin
 from schemas.topics import DEAD_LETTER_MAX_BYTES, Topic, Topology
@@ -88,8 +88,8 @@ def build_app(
         producer_acks=-1,
         # A dead letter wraps the refused record whole (up to the codec's 1 MiB and more).
         producer_max_request_size=DEAD_LETTER_MAX_BYTES,
-        # Offsets are committed after the records they produced are flushed (see above).
-        broker_commit_every=batch_size,
+        # Offsets are committed every batch, after the records it produced are flushed.
+        **FetchedBatches.app_settings(batch_size),
         **faust_options,
     )
     events = app.topic(source.name, key_serializer="raw", value_serializer="raw")
@@ -107,8 +107,7 @@ def build_app(
         ),
     )
 
-    def origin_of(event: EventT[Any]) -> Origin:
-        message = event.message
+    def origin_of(message: Message) -> Origin:
         headers = message.headers or []
         return Origin(
             message.topic, message.partition, message.offset, message.key, message.value,
@@ -116,26 +115,26 @@ def build_app(
         )  # fmt: skip
 
     def record(
-        event: EventT[Any],
+        message: Message,
         admitted: Admitted | Handled,
-        pending: dict[bytes, tuple[EventT[Any], bytes]],
+        pending: dict[bytes, tuple[Message, bytes]],
     ) -> Handled:
         if isinstance(admitted, Handled):  # a dead letter already
             return admitted
-        key = event.message.key or b""
+        key = message.key or b""
         # Progress changed earlier in this batch is not in the table yet (see below). The
         # store is read directly: the table's own get looks a key up twice in RocksDB.
         earlier = pending.get(key)
         handled = handler.evaluate(admitted, earlier[1] if earlier else table.data.get(key))
         if handled.progress is not None:
-            pending[key] = (event, handled.progress)
+            pending[key] = (message, handled.progress)
         return handled
 
-    async def handle(batch: Sequence[EventT[Any]]) -> None:
+    async def handle(batch: Sequence[Message]) -> None:
         metrics.batch("processor", len(batch))
-        pending: dict[bytes, tuple[EventT[Any], bytes]] = {}
+        pending: dict[bytes, tuple[Message, bytes]] = {}
         with metrics.evaluating():
-            admitted = handler.admit([origin_of(event) for event in batch])
+            admitted = handler.admit([origin_of(message) for message in batch])
             outcomes = _fold(batch, admitted, partial(record, pending=pending), metrics)
         # Faust's own send path costs ~0.4 ms per record here; the aiokafka producer
         # beneath it ~0.05 ms.
@@ -164,14 +163,12 @@ def build_app(
                 )
         await _delivered(producer, sent)
         saved = [
-            await producer.send(
-                changelog, progress, key=event.message.key, partition=event.message.partition
-            )
-            for event, progress in pending.values()
+            await producer.send(changelog, progress, key=message.key, partition=message.partition)
+            for message, progress in pending.values()
         ]
         await _delivered(producer, saved)
-        for key, (event, progress) in pending.items():
-            with _current(event):  # the local store's partition is the event's
+        for key, (message, progress) in pending.items():
+            with _current(message):  # the local store's partition is the record's
                 table.data[key] = progress
 
     changelog = table.changelog_topic.get_topic_name()
@@ -186,23 +183,37 @@ def build_app(
 
     app.task(take_over_stop_signals)
 
-    @app.agent(events, concurrency=1)  # higher concurrency loses messages in faust-streaming
-    async def process(agent_stream: faust.StreamT[Any]) -> None:
-        stream = cast(Stream[Any], agent_stream)  # the concrete stream has take_events
-        async for batch in stream.take_events(batch_size, within=batch_seconds):
-            # take_events acks a batch once control returns to it, by an exception or a
-            # cancellation too, and Faust commits acked offsets. So a batch is finished
-            # whole, or the process ends before anything of it is committed.
-            stop.busy = True
-            work = asyncio.ensure_future(_or_exit(handle(batch)))
-            try:
-                await asyncio.shield(work)
-            except asyncio.CancelledError:
-                await work  # a stopping worker finishes its batch first
-                raise
-            await stop.batch_done()
+    # One loop over whole fetched batches (concurrency 1: one batch at a time, in order).
+    batches = FetchedBatches(app, events, batch_size)
+
+    async def process() -> None:
+        await _process_batches(batches, handle, stop, batch_seconds)
+
+    app.task(process)
 
     return app
+
+
+async def _process_batches(
+    batches: FetchedBatches,
+    handle: Callable[[Sequence[Message]], Coroutine[Any, Any, None]],
+    stop: _StopBetweenBatches,
+    batch_seconds: float,
+) -> None:
+    while True:
+        batch = await batches.take(batch_seconds)
+        # A batch is finished whole before it is acknowledged (Faust commits acknowledged
+        # offsets), or the process ends before anything of it is committed.
+        stop.busy = True
+        work = asyncio.ensure_future(_or_exit(handle(batch)))
+        try:
+            await asyncio.shield(work)
+        except asyncio.CancelledError:
+            await work  # a stopping worker finishes its batch first
+            batches.done(batch)
+            raise
+        batches.done(batch)
+        await stop.batch_done()
 
 
 def _hold_records_until_restored(app: faust.App, source: str) -> None:
@@ -354,18 +365,21 @@ def _aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
     return producer
 
 
-@contextmanager
-def _current(event: EventT[Any]) -> Iterator[None]:
-    """Make ``event`` Faust's current event for table access, in this task only.
+class _AtRecord:
+    """What Faust's stores read of the current event: its record, for the partition."""
 
-    Faust's stores find a key's partition through the current-event context variable;
-    set only that. The stream's ``current_event`` attribute belongs to ``take_events``,
-    whose background task reads it to pair each buffered value with its event: setting
-    it from the agent (``Stream._set_current_event``) while a value waits to be buffered
-    pairs that value with an event of the previous batch, which is then processed twice
-    and the right one never (events were lost without a crash).
-    """
-    token = _CURRENT_EVENT.set(weakref.ref(event))
+    __slots__ = ("__weakref__", "message")
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+
+
+@contextmanager
+def _current(message: Message) -> Iterator[None]:
+    """Make ``message`` the current record for table access, in this task only: Faust's
+    stores find a key's partition through the current-event context variable."""
+    at = _AtRecord(message)
+    token = _CURRENT_EVENT.set(weakref.ref(at))  # type: ignore[arg-type]
     try:
         yield
     finally:
@@ -373,15 +387,15 @@ def _current(event: EventT[Any]) -> Iterator[None]:
 
 
 def _fold(
-    batch: Sequence[EventT[Any]],
+    batch: Sequence[Message],
     admitted: Sequence[Admitted | Handled],
-    record: Callable[[EventT[Any], Admitted | Handled], Handled],
+    record: Callable[[Message, Admitted | Handled], Handled],
     metrics: Metrics,
 ) -> list[Handled]:
     results = []
-    for event, checked in zip(batch, admitted, strict=True):
-        with _current(event):  # the table reads the event's partition
-            results.append(record(event, checked))
+    for message, checked in zip(batch, admitted, strict=True):
+        with _current(message):  # the table reads the record's partition
+            results.append(record(message, checked))
     _count(results, metrics)
     return results
 
