@@ -47,6 +47,7 @@ class BenchPlan:
     catalog: TenantCatalog
     home: Path
     passphrase: str
+    rate: float = 0.0  # events/s offered open loop in the main phase; 0: a backlog
 
 
 def _events(
@@ -160,8 +161,12 @@ def bench_e2e(
             echo(f"  {sample.seconds:6.1f}s events {sample.events_consumed:,} "
                  f"issued {sample.credentials_issued:,}")  # fmt: skip
 
-    echo(f"throughput: {plan.events:,} {plan.workload} events as a backlog ...")
-    main = _phase(stack, plan, "main", plan.events, on_sample=progress)
+    offered = f"offered at {plan.rate:,.0f}/s" if plan.rate else "as a backlog"
+    echo(f"throughput: {plan.events:,} {plan.workload} events {offered} ...")
+    main = _phase(
+        stack, plan, "main", plan.events, rate=plan.rate, backlog=not plan.rate,
+        on_sample=progress,
+    )  # fmt: skip
     rate = main.credentials_per_second if plan.workload == "burst" else main.events_per_second
     half = max(1.0, rate / 2)
     latency_events = max(100, int(half * plan.latency_seconds))
@@ -183,6 +188,7 @@ def bench_e2e(
         "events_per_second": round(main.events_per_second, 1),
         "credentials_per_second": round(main.credentials_per_second, 1),
         "seconds": round(main.seconds, 1),
+        "offered_rate": plan.rate or None,
         "offered_rate_for_latency": round(half, 1),
         "p50_seconds": summary["p50_seconds"],
         "p95_seconds": summary["p95_seconds"],
@@ -239,7 +245,9 @@ def _chart(main: RunResult, latency: RunResult, report: dict[str, Any], path: Pa
                              ("credentials_issued", "credentials/s issued")):  # fmt: skip
         times, rates = _rates(main.samples, attribute)
         top.plot(times, rates, label=label)
-    top.set_title(f"{report['workload']}: {report['events']:,} events as a backlog")
+    rate = report.get("offered_rate")
+    offered = f"offered at {rate:,.0f}/s" if rate else "as a backlog"
+    top.set_title(f"{report['workload']}: {report['events']:,} events {offered}")
     top.set_xlabel("seconds")
     top.set_ylabel("per second")
     top.legend()

@@ -28,7 +28,7 @@ from credstream.roots.processor import APP_ID
 from credstream.roots.signer import signer_group
 from processors.catalog import Catalog
 from processors.criteria import replay
-from producers import AssessmentEventProducer, EngineRegistry, send_events
+from producers import AssessmentEventProducer, DeliveryReport, EngineRegistry, send_events
 from schemas.codec import Codec
 from schemas.models import AssessmentCompleted, CredentialIssued, CredentialRequested
 
@@ -88,13 +88,40 @@ def expected_awards(
 
 
 def produce(pipeline: LocalPipeline, events: Sequence[AssessmentCompleted], rate: float) -> None:
+    with _engine_producer(pipeline) as producer:
+        send_events(events, producer, rate=rate)
+
+
+def _engine_producer(pipeline: LocalPipeline) -> AssessmentEventProducer:
     registry = EngineRegistry(pipeline.engines_dir)
-    with AssessmentEventProducer.connect(
+    return AssessmentEventProducer.connect(
         pipeline.kafka,
         registry.signer(pipeline.engine_id),
         topic=pipeline.topology.assessments.name,
-    ) as producer:
-        send_events(events, producer, rate=rate)
+    )
+
+
+class _PresignedEvents:
+    """Events encoded and signed up front, sent open loop by :meth:`send_all`.
+
+    Engines sign their events on their own machines; signing them here as they are sent
+    took ~0.2 ms of CPU per event from the two cores the measured pipeline runs on.
+    """
+
+    def __init__(self, pipeline: LocalPipeline, events: Sequence[AssessmentCompleted]) -> None:
+        self._producer = _engine_producer(pipeline)
+        self._events = events
+        self._records = {event.event_id: self._producer.signed(event) for event in events}
+
+    def send(self, event: AssessmentCompleted) -> int:
+        return self._producer.send_signed(self._records[event.event_id])
+
+    def flush(self, timeout: float | None = None) -> DeliveryReport:
+        return self._producer.flush(timeout)
+
+    def send_all(self, rate: float) -> None:
+        with self._producer:
+            send_events(self._events, self, rate=rate)
 
 
 def _sample(
@@ -134,11 +161,13 @@ def run(
     """Feed ``events`` and wait for ``expected`` to be announced, sampling as it goes.
 
     ``backlog``: produce every event before the workers start (measures draining);
-    otherwise produce while they run, open loop at ``rate`` (0: as fast as possible).
+    otherwise produce while they run, open loop at ``rate`` (0: as fast as possible),
+    the events encoded and signed before the workers start.
     """
     result = RunResult(len(events), len(expected))
     if backlog:
         produce(pipeline, events, 0.0)
+    presigned = None if backlog else _PresignedEvents(pipeline, events)
     producer: threading.Thread | None = None
     with (
         running(pipeline, worker_names, logs=pipeline.home, **(worker_env or {})) as workers,
@@ -148,8 +177,8 @@ def run(
             # Latency is measured from a warm pipeline: start-up is not queueing.
             _wait_stable(pipeline, workers)
         start = time.monotonic()
-        if not backlog:
-            producer = threading.Thread(target=produce, args=(pipeline, events, rate), daemon=True)
+        if presigned is not None:
+            producer = threading.Thread(target=presigned.send_all, args=(rate,), daemon=True)
             producer.start()
         deadline = start + timeout
         moved = start

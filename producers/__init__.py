@@ -8,6 +8,7 @@ from producers._producer import (
     DeliveryError,
     DeliveryFailure,
     DeliveryReport,
+    SignedRecord,
 )
 from producers._run import EventSink, SendSummary, send_events
 from producers._signing import (
@@ -52,6 +53,7 @@ __all__ = [
     "EventSink",
     "SendSummary",
     "SignedEvent",
+    "SignedRecord",
     "TamperedEventError",
     "UnknownEngineError",
     "UnsignedEventError",

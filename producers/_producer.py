@@ -56,6 +56,16 @@ class DeliveryError(CredstreamError):
         super().__init__(f"{len(report.failures)} events not delivered: {shown}{more}")
 
 
+@dataclass(frozen=True, slots=True)
+class SignedRecord:
+    """One event as it goes on the wire: key, encoded value and signature headers."""
+
+    event_id: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
 class AssessmentEventProducer:
     """Sends signed events, keyed ``tenant/learner`` so one learner's events stay ordered.
 
@@ -107,6 +117,10 @@ class AssessmentEventProducer:
 
     def send(self, event: AssessmentCompleted) -> int:
         """Queue one event; returns its size in bytes (key, value and headers)."""
+        return self.send_signed(self.signed(event))
+
+    def signed(self, event: AssessmentCompleted) -> SignedRecord:
+        """The event encoded and signed now, to be sent by :meth:`send_signed`."""
         if event.engine_id != self._signer.engine_id:
             raise InvalidInputError(
                 f"event {event.event_id}: engine_id {event.engine_id!r} is not the signing "
@@ -117,14 +131,19 @@ class AssessmentEventProducer:
         headers = self._signer.headers(
             event.event_id, self._fingerprint, int(self._clock() * 1000), value
         )
+        return SignedRecord(event.event_id, key, value, headers)
+
+    def send_signed(self, record: SignedRecord) -> int:
+        """Queue a signed event; returns its size in bytes (key, value and headers)."""
+        key, value, headers = record.key, record.value, record.headers
         size = len(key) + len(value) + sum(len(k) + len(v) for k, v in headers)
         try:
             future = self._producer.send(self._topic, key=key, value=value, headers=headers)
         except KafkaError as error:
-            self._failed_one(event.event_id, error)
+            self._failed_one(record.event_id, error)
             raise DeliveryError(self.report()) from None
         future.add_callback(self._delivered, size)
-        future.add_errback(self._failed_one, event.event_id)
+        future.add_errback(self._failed_one, record.event_id)
         return size
 
     def flush(self, timeout: float | None = None) -> DeliveryReport:

@@ -136,6 +136,12 @@ def _cli_rates(count: int, suite: str) -> dict[str, float]:
 @click.option(
     "--workload", type=click.Choice(["burst", "mixed"]), default="burst", show_default=True
 )
+@click.option(
+    "--rate",
+    default=0.0,
+    type=click.FloatRange(min=0),
+    help="Offer the events open loop at this many per second (default: as a backlog).",
+)
 @click.option("--baseline-events", default=3000, show_default=True, type=click.IntRange(min=100))
 @click.option("--latency-seconds", default=30.0, show_default=True,
               help="How long the half-rate latency phase offers events.")  # fmt: skip
@@ -146,6 +152,7 @@ def _cli_rates(count: int, suite: str) -> dict[str, float]:
 def e2e(
     events: int,
     workload: str,
+    rate: float,
     baseline_events: int,
     latency_seconds: float,
     results: Path,
@@ -166,6 +173,7 @@ def e2e(
     plan = BenchPlan(
         workload=workload,  # type: ignore[arg-type]
         events=events,
+        rate=rate,
         baseline_events=baseline_events,
         latency_seconds=latency_seconds,
         catalog=load_catalog(PROJECT_ROOT / "deploy" / "catalogs" / "example-u.yaml"),

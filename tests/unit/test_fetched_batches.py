@@ -34,11 +34,11 @@ class _Record:
 
 class _Consumer:
     def __init__(self, commit_every: int) -> None:
-        self._unacked_messages: set[_Record] = set()
+        self._unacked_messages: set[Any] = set()
         self._read_offset: dict[TP, int | None] = {}
         self._commit_every = commit_every
         self._n_acked = 0
-        self.acked: list[_Record] = []
+        self.acked: list[Any] = []
         self.commits = 0
         self.delivered: list[_Record] = []  # one by one, to Faust's conductor
         self.flow_active = True
@@ -102,7 +102,7 @@ def _batches(batch_size: int) -> tuple[FetchedBatches, _App]:
     return FetchedBatches(app, _Topic(), batch_size), app  # type: ignore[arg-type]
 
 
-def _records(offsets: Iterable[int], topic: str = SOURCE, **fields: int) -> list[_Record]:
+def _records(offsets: Iterable[int], topic: str = SOURCE, **fields: int) -> list[Any]:
     return [_Record(topic, offset, **fields) for offset in offsets]
 
 
@@ -225,13 +225,19 @@ def test_records_of_an_older_consumer_generation_are_never_processed() -> None:
     asyncio.run(scenario())
 
 
+async def _fetch_into_a_full_buffer(batches: FetchedBatches, app: _App) -> asyncio.Future[None]:
+    """Batches of two: four (8 records) wait, so the fetch of records 8 and 9 waits."""
+    await _drain(batches, app, _records(range(8)))
+    fetching = asyncio.ensure_future(_drain(batches, app, _records(range(8, 10))))
+    await asyncio.sleep(0.05)
+    assert not fetching.done()  # no room: the fetch loop waits
+    return fetching
+
+
 def test_a_full_buffer_holds_the_fetch_and_commits_go_on_meanwhile() -> None:
     async def scenario() -> None:
-        batches, app = _batches(batch_size=2)  # four batches (8 records) may wait
-        await _drain(batches, app, _records(range(8)))
-        fetching = asyncio.ensure_future(_drain(batches, app, _records(range(8, 10))))
-        await asyncio.sleep(0.05)
-        assert not fetching.done()  # no room: the fetch loop waits
+        batches, app = _batches(batch_size=2)
+        fetching = await _fetch_into_a_full_buffer(batches, app)
         batches.done(await batches.take(within=0.0))  # a batch finished: room, two acks
         await asyncio.wait_for(fetching, 1.0)
         assert app.consumer.commits == 1  # committed every batch while it waited
@@ -246,10 +252,7 @@ def test_a_full_buffer_holds_the_fetch_and_commits_go_on_meanwhile() -> None:
 def test_a_rebalance_while_the_fetch_waits_for_room_drops_its_records() -> None:
     async def scenario() -> None:
         batches, app = _batches(batch_size=2)
-        await _drain(batches, app, _records(range(8)))
-        waiting = _records(range(8, 10))
-        fetching = asyncio.ensure_future(_drain(batches, app, waiting))
-        await asyncio.sleep(0.05)
+        fetching = await _fetch_into_a_full_buffer(batches, app)
         app.consumer.stop_flow()
         app.flow_control.clear()
         await asyncio.wait_for(fetching, 1.0)

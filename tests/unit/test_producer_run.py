@@ -1,16 +1,26 @@
-"""The send loop: pacing to a rate, progress, and the summary (with an injected fake sink)."""
+"""The send loop: pacing to a rate, progress, and the summary (with an injected fake sink);
+events signed ahead of sending."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from producers import (
+    AssessmentEventProducer,
     DeliveryError,
     DeliveryFailure,
     DeliveryReport,
+    EventSigner,
+    SignedEvent,
     Workload,
     generate,
     send_events,
     synthetic_courses,
+    verify_events,
 )
+from schemas.codec import Codec
 from schemas.models import AssessmentCompleted
 
 EVENTS = list(generate(Workload(synthetic_courses(2), learners=10, events=50)))
@@ -79,3 +89,42 @@ def test_failed_deliveries_are_counted_not_raised() -> None:
         EVENTS, Sink(clock, 0.001, fail=3), clock=clock, sleep=clock.sleep, cpu_time=lambda: 0.0
     )
     assert (summary.sent, summary.failed) == (47, 3)
+
+
+class _Future:
+    def add_callback(self, *_: object) -> None: ...
+
+    def add_errback(self, *_: object) -> None: ...
+
+
+class _Client:
+    """What the SDK hands kafka-python: (topic, key, value, headers) per send."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[object, ...]] = []
+
+    def send(self, topic: str, **record: object) -> _Future:
+        self.records.append((topic, record["key"], record["value"], record["headers"]))
+        return _Future()
+
+
+def test_an_event_signed_ahead_is_sent_as_it_was_signed_and_verifies() -> None:
+    # The benchmark signs events before an open-loop phase and sends them later.
+    engine = EVENTS[0].engine_id
+    signer = EventSigner(engine, Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+    clock = FakeClock()
+    client = _Client()
+    producer = AssessmentEventProducer(client, signer, topic="t", clock=clock)  # type: ignore[arg-type]
+    ahead = producer.signed(EVENTS[0])
+    clock.now += 60.0  # sent a minute later: the signature keeps its signing time
+    producer.send_signed(ahead)
+    clock.now -= 60.0
+    producer.send(EVENTS[0])
+    (sent_ahead, sent_now) = client.records
+    assert sent_ahead == sent_now == ("t", ahead.key, ahead.value, ahead.headers)
+    fingerprint = Codec().contract(type(EVENTS[0])).current.fingerprint
+    claim: Any = SignedEvent(
+        EVENTS[0].event_id, engine, fingerprint, ahead.value, list(ahead.headers)
+    )
+    (verified,) = verify_events([claim], {engine: signer.public_key()})
+    assert verified.signed_at_ms == 100_000  # type: ignore[union-attr]
