@@ -146,14 +146,9 @@ class FetchedBatches:
         """Faust's fetch loop (pinned 0.15.3), with the source topic's records handed over
         per fetch instead of per record: the same offsets, gaps and periodic commits."""
         consumer = self._consumer
-        callback, getmany = consumer.callback, consumer.getmany
-        consumer_should_stop = consumer._stopped.is_set
-        fetcher_should_stop = fetcher._stopped.is_set
-        read_offset = consumer._read_offset
-        acks_enabled_for = self._app.topics.acks_enabled_for
         try:
-            while not (consumer_should_stop() or fetcher_should_stop()):
-                await self._drain_once(getmany, callback, read_offset, acks_enabled_for)
+            while not (consumer._stopped.is_set() or fetcher._stopped.is_set()):
+                await self._drain_once()
                 await self._maybe_commit()
         except (*consumer.consumer_stopped_errors, asyncio.CancelledError):
             if self._app.should_stop:
@@ -168,16 +163,16 @@ class FetchedBatches:
             consumer._n_acked = 0
             await consumer.commit()
 
-    async def _drain_once(
-        self, getmany: Any, callback: Any, read_offset: Any, acks_enabled_for: Any
-    ) -> None:
+    async def _drain_once(self) -> None:
         consumer = self._consumer
         await asyncio.sleep(0)  # getmany can return at once, again and again
         if consumer.should_stop:
             return
+        read_offset = consumer._read_offset
+        acks_enabled_for = self._app.topics.acks_enabled_for
         chunk: list[Message] = []
         source = self._topic
-        async for tp, message in getmany(timeout=1.0):
+        async for tp, message in consumer.getmany(timeout=1.0):
             offset = message.offset
             last = read_offset[tp]
             if last is not None and offset < last:
@@ -187,7 +182,8 @@ class FetchedBatches:
             if message.topic == source:
                 chunk.append(message)
             else:
-                await consumer.wait_first(callback(message), consumer.suspend_flow.wait())
+                delivered = consumer.callback(message)  # Faust's conductor, one by one
+                await consumer.wait_first(delivered, consumer.suspend_flow.wait())
             read_offset[tp] = offset
         if chunk:
             await self._hand_over(chunk)

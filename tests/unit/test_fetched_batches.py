@@ -44,6 +44,7 @@ class _Consumer:
         self.flow_active = True
         self.suspend_flow = asyncio.Event()
         self.should_stop = False
+        self.getmany: Any = None  # set per fetch by the tests
         self.gaps: list[tuple[TP, int, int]] = []
 
     def track_message(self, message: _Record) -> None:
@@ -115,13 +116,12 @@ def _fetch(records: list[_Record]) -> Any:
 
 
 async def _drain(batches: FetchedBatches, app: _App, records: list[_Record]) -> None:
+    """One round of the fetch loop over a fetch of ``records``."""
     consumer = app.consumer
-    read_offset: dict[TP, int | None] = consumer._read_offset
     for record in records:
-        read_offset.setdefault(record.tp, None)
-    await batches._drain_once(
-        _fetch(records), consumer.callback, read_offset, app.topics.acks_enabled_for
-    )
+        consumer._read_offset.setdefault(record.tp, None)
+    consumer.getmany = _fetch(records)
+    await batches._drain_once()
 
 
 async def _nothing_within(batches: FetchedBatches, seconds: float = 0.2) -> bool:
