@@ -21,28 +21,28 @@ import asyncio
 import logging
 import os
 import signal
-import weakref
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, cast
 
 import faust
 from aiokafka import AIOKafkaProducer
-from faust.streams import _current_event as _CURRENT_EVENT
 from faust.tables.table import Table
 from faust.types import Message
 
 from credstream.errors import CredstreamError
 from credstream.observability import Metrics
 from processors.stream._handler import Admitted, EventHandler, Handled
+from processors.stream._local_store import LocalProgress
 from processors.stream._source import FetchedBatches
 from schemas.codec import Codec
 from schemas.dead_letters import Origin
 from schemas.topics import DEAD_LETTER_MAX_BYTES, Topic, Topology
 
 PROGRESS_TABLE = "credstream-progress"
+_Admission = Sequence[Admitted | Handled]
 log = logging.getLogger("credstream.processor")
 
 
@@ -122,19 +122,27 @@ def build_app(
         if isinstance(admitted, Handled):  # a dead letter already
             return admitted
         key = message.key or b""
-        # Progress changed earlier in this batch is not in the table yet (see below). The
-        # store is read directly: the table's own get looks a key up twice in RocksDB.
+        # Progress changed earlier in this batch is not in the store yet (see below).
         earlier = pending.get(key)
-        handled = handler.evaluate(admitted, earlier[1] if earlier else table.data.get(key))
+        stored = earlier[1] if earlier else local.get(message.partition, key)
+        handled = handler.evaluate(admitted, stored)
         if handled.progress is not None:
             pending[key] = (message, handled.progress)
         return handled
 
-    async def handle(batch: Sequence[Message]) -> None:
+    # Decoding and signature checks are pure and stateless: a batch is admitted on this
+    # thread while the batch before it is evaluated and delivered (the batch signature
+    # check, a fifth of the work, releases the interpreter lock and runs on another core).
+    admitting = ThreadPoolExecutor(1, thread_name_prefix="credstream-admit")
+
+    async def admit(batch: Sequence[Message]) -> list[Admitted | Handled]:
+        origins = [origin_of(message) for message in batch]
+        return await asyncio.get_running_loop().run_in_executor(admitting, handler.admit, origins)
+
+    async def handle(batch: Sequence[Message], admitted: Sequence[Admitted | Handled]) -> None:
         metrics.batch("processor", len(batch))
         pending: dict[bytes, tuple[Message, bytes]] = {}
         with metrics.evaluating():
-            admitted = handler.admit([origin_of(message) for message in batch])
             outcomes = _fold(batch, admitted, partial(record, pending=pending), metrics)
         # Faust's own send path costs ~0.4 ms per record here; the aiokafka producer
         # beneath it ~0.05 ms.
@@ -167,11 +175,12 @@ def build_app(
             for message, progress in pending.values()
         ]
         await _delivered(producer, saved)
-        for key, (message, progress) in pending.items():
-            with _current(message):  # the local store's partition is the record's
-                table.data[key] = progress
+        local.write(
+            (message.partition, key, progress) for key, (message, progress) in pending.items()
+        )
 
     changelog = table.changelog_topic.get_topic_name()
+    local = LocalProgress(table.data)
     _hold_records_until_restored(app, source.name)
     stop = _StopBetweenBatches(partial(_leave_group, app))
 
@@ -187,7 +196,7 @@ def build_app(
     batches = FetchedBatches(app, events, batch_size)
 
     async def process() -> None:
-        await _process_batches(batches, handle, stop, batch_seconds)
+        await _process_batches(batches, admit, handle, stop, batch_seconds)
 
     app.task(process)
 
@@ -196,19 +205,32 @@ def build_app(
 
 async def _process_batches(
     batches: FetchedBatches,
-    handle: Callable[[Sequence[Message]], Coroutine[Any, Any, None]],
+    admit: Callable[[Sequence[Message]], Awaitable[_Admission]],
+    handle: Callable[[Sequence[Message], _Admission], Coroutine[Any, Any, None]],
     stop: _StopBetweenBatches,
     batch_seconds: float,
 ) -> None:
-    while True:
+    """One batch at a time, in order; the next one is taken and admitted while the one in
+    hand is handled. Both are tracked until acknowledged, so a rebalance waits for both,
+    as Faust waits for the records its streams hold; a stop or crash leaves the next one
+    unacknowledged, to be read again."""
+
+    async def take_and_admit() -> tuple[list[Message], _Admission]:
         batch = await batches.take(batch_seconds)
+        return batch, await admit(batch)
+
+    upcoming = asyncio.ensure_future(take_and_admit())
+    while True:
+        batch, admitted = await upcoming
         # A batch is finished whole before it is acknowledged (Faust commits acknowledged
         # offsets), or the process ends before anything of it is committed.
         stop.busy = True
-        work = asyncio.ensure_future(_or_exit(handle(batch)))
+        work = asyncio.ensure_future(_or_exit(handle(batch, admitted)))
+        upcoming = asyncio.ensure_future(take_and_admit())
         try:
             await asyncio.shield(work)
         except asyncio.CancelledError:
+            upcoming.cancel()
             await work  # a stopping worker finishes its batch first
             batches.done(batch)
             raise
@@ -365,37 +387,13 @@ def _aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
     return producer
 
 
-class _AtRecord:
-    """What Faust's stores read of the current event: its record, for the partition."""
-
-    __slots__ = ("__weakref__", "message")
-
-    def __init__(self, message: Message) -> None:
-        self.message = message
-
-
-@contextmanager
-def _current(message: Message) -> Iterator[None]:
-    """Make ``message`` the current record for table access, in this task only: Faust's
-    stores find a key's partition through the current-event context variable."""
-    at = _AtRecord(message)
-    token = _CURRENT_EVENT.set(weakref.ref(at))  # type: ignore[arg-type]
-    try:
-        yield
-    finally:
-        _CURRENT_EVENT.reset(token)
-
-
 def _fold(
     batch: Sequence[Message],
     admitted: Sequence[Admitted | Handled],
     record: Callable[[Message, Admitted | Handled], Handled],
     metrics: Metrics,
 ) -> list[Handled]:
-    results = []
-    for message, checked in zip(batch, admitted, strict=True):
-        with _current(message):  # the table reads the record's partition
-            results.append(record(message, checked))
+    results = [record(message, checked) for message, checked in zip(batch, admitted, strict=True)]
     _count(results, metrics)
     return results
 

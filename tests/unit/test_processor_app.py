@@ -1,19 +1,23 @@
-"""The processor's Faust app: codecs of its state, table access, delivery checks."""
+"""The processor's Faust app: codecs of its state, its local store, delivery checks."""
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import faust
 import pytest
+from faust.streams import _current_event as _CURRENT_EVENT
 
 from credstream.observability import Metrics
 from processors.catalog import Catalog
 from processors.stream import EventHandler, build_app, progress_changelog
-from processors.stream._app import DeliveryFailedError, _current, _delivered
+from processors.stream._app import DeliveryFailedError, _delivered
+from processors.stream._local_store import LocalProgress
 from schemas.codec import MAX_RECORD_BYTES, Codec
 from schemas.topics import Topology
 
@@ -50,13 +54,35 @@ def test_dead_letters_of_the_largest_records_fit_the_producer(tmp_path: Path) ->
     assert _app(tmp_path).conf.producer_max_request_size > MAX_RECORD_BYTES + 64_000
 
 
-def test_the_current_record_is_set_for_table_access_only() -> None:
-    # Faust's stores find a key's partition through the current event's record.
-    message: Any = type("Message", (), {"partition": 4})()
-    with _current(message):
-        current: Any = faust.current_event()
-        assert current.message is message
-    assert faust.current_event() is None
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
+def test_local_progress_is_the_tables_own_data_by_partition(tmp_path: Path, store: str) -> None:
+    # What the processor writes by partition, Faust's table reads back as its own (the
+    # record's partition set as the current event), and the other way round.
+    codec = Codec()
+    app = build_app(
+        "unit-app", "kafka://127.0.0.1:1", store, str(tmp_path), Topology("unit."),
+        EventHandler(codec, Catalog, {}, lambda: datetime.now(UTC)), codec,
+        Metrics("processor", process_collectors=False),
+    )  # fmt: skip
+    (table,) = app.tables.values()
+    local = LocalProgress(table.data)
+    local.write([(4, b"t/a", b"progress a"), (1, b"t/b", b"progress b"), (4, b"t/c", b"c")])
+    assert [local.get(4, b"t/a"), local.get(1, b"t/b"), local.get(4, b"t/x")] == [
+        b"progress a", b"progress b", None,
+    ]  # fmt: skip
+
+    class _At:  # what Faust's stores read of the current event: its record's partition
+        def __init__(self, partition: int) -> None:
+            self.message = SimpleNamespace(partition=partition)
+
+    at = _At(4)
+    token = _CURRENT_EVENT.set(weakref.ref(at))  # type: ignore[arg-type]
+    try:
+        assert table.data[b"t/a"] == b"progress a"
+        table.data[b"t/d"] = b"written by Faust"
+    finally:
+        _CURRENT_EVENT.reset(token)
+    assert local.get(4, b"t/d") == b"written by Faust"
 
 
 class _Producer:
