@@ -271,7 +271,8 @@ def bench_processor(stack: DevStack, plan: BenchPlan, floor: bool = False) -> di
     (``credstream.faust_floor``). Start-up is excluded: the clock and the CPU meter start
     when the first offsets are committed, and stop when every event is.
     """
-    from credstream.pipeline import OffsetWatch, Worker
+    from credstream.observability import OffsetWatch
+    from credstream.pipeline import Worker
     from credstream.roots.processor import APP_ID
 
     pipeline = _pipeline(stack, plan, "processor")

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from credstream.observability import OffsetWatch
 from credstream.pipeline import (
     LocalPipeline,
-    OffsetWatch,
     Worker,
     read_all,
     running,

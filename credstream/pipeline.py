@@ -24,6 +24,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from credstream.clients import ensure_topics, kafka_producer
 from credstream.errors import CredstreamError
+from credstream.observability import OffsetWatch
 from credstream.settings import KafkaSettings, S3Settings
 from processors.catalog import AssessmentRule, TenantCatalog, encode_catalog
 from producers import CourseSpec, EngineRegistry
@@ -222,47 +223,6 @@ def running(
     finally:
         for worker in workers.values():
             worker.stop()
-
-
-class OffsetWatch:
-    """Committed and end offsets of consumer groups, through clients kept for its life.
-
-    A client made per lookup fetches the whole cluster's metadata to find a topic's
-    partitions: sampled every half second, that took half a core from the pipeline the
-    e2e benchmark measures (3,000 topics on a long-lived local broker).
-    """
-
-    def __init__(self, kafka: KafkaSettings) -> None:
-        self._kafka = kafka
-        self._consumers: dict[str, KafkaConsumer] = {}
-        self._partitions: dict[str, list[TopicPartition]] = {}
-
-    def __enter__(self) -> OffsetWatch:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def progress(self, group: str, topic: str) -> tuple[int, int]:
-        """(committed, end) offsets of ``group`` on ``topic``, summed over partitions."""
-        consumer = self._consumers.get(group)
-        if consumer is None:
-            consumer = self._consumers[group] = KafkaConsumer(
-                bootstrap_servers=self._kafka.bootstrap_servers.split(","), group_id=group,
-                enable_auto_commit=False,
-            )  # fmt: skip
-        partitions = self._partitions.get(topic)
-        if not partitions:  # a topic without partitions yet is looked up again
-            found = consumer.partitions_for_topic(topic) or []
-            partitions = self._partitions[topic] = [TopicPartition(topic, p) for p in found]
-        ends = consumer.end_offsets(partitions)
-        committed = sum(consumer.committed(tp) or 0 for tp in partitions)
-        return committed, sum(ends.values())
-
-    def close(self) -> None:
-        for consumer in self._consumers.values():
-            consumer.close()
-        self._consumers.clear()
 
 
 def group_progress(kafka: KafkaSettings, group: str, topic: str) -> tuple[int, int]:

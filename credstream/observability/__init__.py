@@ -17,7 +17,7 @@ found. ``credstream top`` uses :func:`scrape`, :func:`summarize` and :func:`rend
 
 from __future__ import annotations
 
-from credstream.observability._lag import consumer_lag, lag_by_topic
+from credstream.observability._lag import OffsetWatch, consumer_lag, lag_by_topic
 from credstream.observability._metrics import (
     BATCH_BUCKETS,
     DURATION_BUCKETS,
@@ -59,6 +59,7 @@ __all__ = [
     "Metrics",
     "MetricsServer",
     "MetricsSettings",
+    "OffsetWatch",
     "Readiness",
     "ReadinessCheck",
     "RenderOutcome",

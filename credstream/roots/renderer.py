@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import Field
@@ -31,6 +32,9 @@ class RendererSettings(BaseSettings):
     # How long an issuer's uploaded artwork is cached before it is looked up again.
     artwork_ttl_seconds: float = Field(default=300.0, ge=0)
     store_connections: int = Field(default=4, ge=1)
+    # Issuance first (signers/render/_yield.py): the renderer pauses while more credential
+    # requests than this wait for the signer; None: it never pauses.
+    yield_above_requests: int | None = Field(default=2_000, ge=0)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
@@ -40,10 +44,11 @@ def run_renderer(settings: RendererSettings) -> None:
     from typing import Any
 
     from credstream.clients import kafka_consumer, kafka_producer
-    from credstream.observability import Metrics, consumer_lag, serve
+    from credstream.observability import Metrics, OffsetWatch, consumer_lag, serve
+    from credstream.roots.signer import signer_group
     from schemas.codec import Codec
     from signers.consuming import BatchLoop, send_dead_letters
-    from signers.render import ArtworkSource, Renderer
+    from signers.render import ArtworkSource, Renderer, YieldToIssuance
     from signers.storage import pipelined_store
 
     metrics = Metrics("renderer")
@@ -58,12 +63,26 @@ def run_renderer(settings: RendererSettings) -> None:
         lambda: datetime.now(UTC),
     )
     consumer = kafka_consumer(settings.kafka, group, max_poll_records=settings.max_batch)
+    periodic: list[tuple[float, Callable[[], object]]] = [
+        (5.0, lambda: metrics.set_consumer_lag(group, consumer_lag(consumer)))
+    ]
+    watch = OffsetWatch(settings.kafka)
+    if settings.yield_above_requests is not None:
+        signers, requests = signer_group(settings.kafka), settings.kafka.topology().requests.name
+
+        def signer_backlog() -> int:
+            committed, end = watch.progress(signers, requests)
+            return end - committed
+
+        periodic.append(
+            (1.0, YieldToIssuance(consumer, signer_backlog, settings.yield_above_requests))
+        )
     loop = BatchLoop(
         consumer,
         [settings.kafka.topology().issued.name],
         max_batch=settings.max_batch,
         linger_ms=settings.linger_ms,
-        periodic=[(5.0, lambda: metrics.set_consumer_lag(group, consumer_lag(consumer)))],
+        periodic=periodic,
     )
 
     def process(records: list[Any]) -> None:
@@ -74,6 +93,7 @@ def run_renderer(settings: RendererSettings) -> None:
     try:
         loop.run(process)
     finally:
+        watch.close()
         producer.close()
         store.close()
         server.close()

@@ -8,7 +8,8 @@ Pure functions over bytes::
 
 and the renderer stage (:class:`Renderer`) that bakes every issued credential into
 ``{tenant}/badges/{id}.png`` and ``.svg``, with artwork from the issuer's uploads in the
-store (:class:`ArtworkSource`, ``credstream images put``) or a drawn default.
+store (:class:`ArtworkSource`, ``credstream images put``) or a drawn default; it stands
+aside while the signer has a backlog (:class:`YieldToIssuance`).
 """
 
 from signers.render._artwork import default_png, default_svg, svg_around_png
@@ -30,6 +31,7 @@ from signers.render._images import (
 from signers.render._png import bake_png, extract_png, png_size
 from signers.render._renderer import MEDIA_TYPES, STAGE, BadgeStore, Renderer, RenderReport
 from signers.render._svg import OB_NAMESPACE, bake_svg, extract_svg
+from signers.render._yield import YieldToIssuance
 
 __all__ = [
     "MAX_IMAGE_BYTES",
@@ -45,6 +47,7 @@ __all__ = [
     "MalformedImageError",
     "RenderReport",
     "Renderer",
+    "YieldToIssuance",
     "bake_png",
     "bake_svg",
     "check_png",

@@ -13,7 +13,8 @@
   integrity alarm and a dead letter, never an overwrite. Offsets are committed after the
   writes and dead letters are durable; a store outage pauses consumption.
 
-Off the critical path: issuance never waits for it; under a burst it lags and catches up.
+Off the critical path: issuance never waits for it; while the signer has a backlog it
+pauses (:class:`~signers.render.YieldToIssuance`), and it catches up after a burst.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ import uuid
 
 from credstream import faust_floor
 from credstream.clients import kafka_producer
-from credstream.pipeline import OffsetWatch, wait_until
+from credstream.observability import OffsetWatch
+from credstream.pipeline import wait_until
 from credstream.settings import KafkaSettings
 from schemas.topics import Topic
 
