@@ -25,6 +25,7 @@ from credstream.pipeline import (
     wait_until,
 )
 from credstream.roots.processor import APP_ID
+from credstream.roots.renderer import renderer_group
 from credstream.roots.signer import signer_group
 from processors.catalog import Catalog
 from processors.criteria import replay
@@ -43,6 +44,7 @@ class Sample:
     credentials_issued: int
     dead_letters: int
     cpu_seconds: dict[str, float]
+    badges_baked: int = 0  # notifications the renderer has committed (baked PNG and SVG)
 
 
 @dataclass
@@ -56,6 +58,10 @@ class RunResult:
     duplicates: int = 0
     unexpected: int = 0
     seconds: float = 0.0
+    # With badges: when the renderer had baked every credential (it pauses while the
+    # signer has a backlog, so a burst's badges follow it), and the CPU up to then.
+    badges_seconds: float | None = None
+    cpu_seconds_with_badges: dict[str, float] = field(default_factory=dict)
     events_per_second: float = 0.0
     credentials_per_second: float = 0.0
     latencies: list[float] = field(default_factory=list)
@@ -139,9 +145,12 @@ def _sample(
         watch.progress("credstream-e2e-observer", topology.dead_letters(t).name)[1]
         for t in (topology.assessments, topology.requests)
     )
+    baked = 0
+    if "renderer" in workers:
+        baked = watch.progress(renderer_group(pipeline.kafka), topology.issued.name)[0]
     cpu = {name: worker.cpu_seconds() for name, worker in workers.items()}
     cpu.update({name: tree_cpu_seconds(pid) for name, pid in extra.items()})
-    return Sample(time.monotonic() - start, consumed, awards, issued, dead, cpu)
+    return Sample(time.monotonic() - start, consumed, awards, issued, dead, cpu, baked)
 
 
 def run(
@@ -157,12 +166,14 @@ def run(
     on_sample: Callable[[Sample], None] | None = None,
     service_pids: dict[str, int] | None = None,
     worker_env: dict[str, str] | None = None,
+    badges: bool = False,
 ) -> RunResult:
     """Feed ``events`` and wait for ``expected`` to be announced, sampling as it goes.
 
     ``backlog``: produce every event before the workers start (measures draining);
     otherwise produce while they run, open loop at ``rate`` (0: as fast as possible),
-    the events encoded and signed before the workers start.
+    the events encoded and signed before the workers start. ``badges``: also wait until
+    the renderer has baked every credential (figures up to issuance are kept apart).
     """
     result = RunResult(len(events), len(expected))
     if backlog:
@@ -182,13 +193,19 @@ def run(
             producer.start()
         deadline = start + timeout
         moved = start
+        issued_at: int | None = None  # samples taken until every credential was announced
         while time.monotonic() < deadline:
             sample = _sample(pipeline, watch, start, workers, service_pids or {})
             previous = result.samples[-1] if result.samples else None
             result.samples.append(sample)
             if on_sample is not None:
                 on_sample(sample)
-            if sample.credentials_issued >= len(expected) and sample.events_consumed >= len(events):
+            issued = sample.credentials_issued >= len(expected) and sample.events_consumed >= len(
+                events
+            )
+            if issued and issued_at is None:
+                issued_at = len(result.samples)
+            if issued and (not badges or sample.badges_baked >= sample.credentials_issued):
                 break
             if previous is None or _counts(sample) != _counts(previous):
                 moved = time.monotonic()
@@ -200,6 +217,11 @@ def run(
             time.sleep(0.5)
         if producer is not None:
             producer.join()
+    if badges and result.samples[-1].badges_baked >= result.samples[-1].credentials_issued:
+        result.badges_seconds = result.samples[-1].seconds
+        result.cpu_seconds_with_badges = _cpu_between(result.samples[0], result.samples[-1])
+    if issued_at is not None:
+        del result.samples[issued_at:]  # the issuance's figures end where it did
     _measure(pipeline, events, expected, result)
     return result
 
@@ -224,8 +246,11 @@ def _wait_stable(pipeline: LocalPipeline, workers: dict[str, Worker], seconds: f
         admin.close()
 
 
-def _counts(sample: Sample) -> tuple[int, int, int, int]:
-    return (sample.events_consumed, sample.awards, sample.credentials_issued, sample.dead_letters)
+def _counts(sample: Sample) -> tuple[int, ...]:
+    return (
+        sample.events_consumed, sample.awards, sample.credentials_issued, sample.dead_letters,
+        sample.badges_baked,
+    )  # fmt: skip
 
 
 def _measure(
@@ -237,10 +262,7 @@ def _measure(
     samples = result.samples
     first, last = samples[0], samples[-1]
     result.seconds = last.seconds
-    result.cpu_seconds = {
-        name: round(last.cpu_seconds[name] - first.cpu_seconds.get(name, 0.0), 3)
-        for name in last.cpu_seconds
-    }
+    result.cpu_seconds = _cpu_between(first, last)
     result.events_per_second = _sustained(samples, "events_consumed", len(events))
     result.credentials_per_second = _sustained(samples, "credentials_issued", len(expected))
 
@@ -268,6 +290,13 @@ def _measure(
         event = source.get(notice.credential_id)
         if event in sent_at:
             result.latencies.append(max(0.0, record.timestamp / 1000 - sent_at[event]))
+
+
+def _cpu_between(first: Sample, last: Sample) -> dict[str, float]:
+    return {
+        name: round(last.cpu_seconds[name] - first.cpu_seconds.get(name, 0.0), 3)
+        for name in last.cpu_seconds
+    }
 
 
 def _sustained(samples: Sequence[Sample], counter: str, total: int) -> float:
