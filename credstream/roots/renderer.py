@@ -33,8 +33,9 @@ class RendererSettings(BaseSettings):
     artwork_ttl_seconds: float = Field(default=300.0, ge=0)
     store_connections: int = Field(default=4, ge=1)
     # Issuance first (signers/render/_yield.py): the renderer pauses while more credential
-    # requests than this wait for the signer; None: it never pauses.
-    yield_above_requests: int | None = Field(default=2_000, ge=0)
+    # requests than yield_above_requests wait for the signer.
+    yield_to_issuance: bool = True
+    yield_above_requests: int = Field(default=2_000, ge=0)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
@@ -67,7 +68,7 @@ def run_renderer(settings: RendererSettings) -> None:
         (5.0, lambda: metrics.set_consumer_lag(group, consumer_lag(consumer)))
     ]
     watch = OffsetWatch(settings.kafka)
-    if settings.yield_above_requests is not None:
+    if settings.yield_to_issuance:
         signers, requests = signer_group(settings.kafka), settings.kafka.topology().requests.name
 
         def signer_backlog() -> int:
