@@ -144,11 +144,6 @@ def broker_capacity(stack: DevStack, count: int = 100_000) -> float:
     return count / (time.monotonic() - start)
 
 
-def cpu_per_credential(result: RunResult) -> dict[str, float]:
-    credentials = max(1, result.issued_distinct)
-    return {name: round(cpu / credentials * 1000, 3) for name, cpu in result.cpu_seconds.items()}
-
-
 def bench_e2e(
     stack: DevStack, plan: BenchPlan, echo: Callable[[str], None]
 ) -> tuple[dict[str, Any], dict[str, RunResult]]:
@@ -211,7 +206,9 @@ def bench_e2e(
         "cpu_seconds_per_credential_with_badges": _per_credential(
             main.cpu_seconds_with_badges, main
         ),
-        "cpu_ms_per_credential_baseline": cpu_per_credential(baseline),
+        "cpu_ms_per_credential_baseline": _per_credential(
+            baseline.cpu_seconds, baseline, scale=1000, digits=3
+        ),
         "store_put_capacity_per_second": round(store_cap, 1),
         "broker_record_capacity_per_second": round(broker_cap, 1),
         "cores": os.cpu_count(),
@@ -219,8 +216,12 @@ def bench_e2e(
     return report, {"main": main, "latency": latency, "baseline": baseline}
 
 
-def _per_credential(cpu_seconds: dict[str, float], run: RunResult) -> dict[str, float]:
-    return {name: round(cpu / max(1, run.issued_distinct), 6) for name, cpu in cpu_seconds.items()}
+def _per_credential(
+    cpu_seconds: dict[str, float], run: RunResult, scale: float = 1.0, digits: int = 6
+) -> dict[str, float]:
+    """CPU per credential by stage, in seconds (``scale`` 1000: milliseconds)."""
+    credentials = max(1, run.issued_distinct)
+    return {name: round(cpu / credentials * scale, digits) for name, cpu in cpu_seconds.items()}
 
 
 def write_results(report: dict[str, Any], runs: dict[str, RunResult], folder: Path) -> Path:
