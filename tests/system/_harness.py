@@ -187,18 +187,6 @@ class Crew:
     def name_of(self, worker: Worker) -> str:
         return next(n for n, w in self.workers.items() if w is worker)
 
-    def busy_within(self, worker: Worker, seconds: float) -> bool:
-        """Whether the worker starts computing within ``seconds`` (a quarter of a core for
-        0.2 s, which a loaded machine still gives it): inside a batch, not waiting in a
-        poll, so that a fault lands mid-batch."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            before = worker.cpu_seconds()
-            time.sleep(0.2)
-            if worker.cpu_seconds() - before >= 0.05:
-                return True
-        return False
-
     def kill(self, worker: Worker) -> None:
         """SIGKILL the worker and its pool processes: a crash, nothing flushed."""
         self.expected_exits.add(worker.pid)

@@ -6,8 +6,9 @@ Its uncommitted batch is read again: the credentials it had stored come back as
 identical conditional writes, and the ones it had not stored are issued. A fast signer
 can drain its backlog between two attempts (CI once saw it idle for 120 s), so part of
 the cohort is held back and produced a slice at a time whenever the signer goes idle
-before it is caught. Short: one kill, 3,500 events (3,000 of them awards); full: three
-kills, 40,000 events (30,000 awards).
+before it is caught, and the signer is frozen only while it has requests to sign.
+Short: one kill, 4,500 events (4,000 of them awards); full: three kills, 40,000 events
+(30,000 awards).
 """
 
 from __future__ import annotations
@@ -41,14 +42,26 @@ from tests.system.conftest import Recorder
 def _catch_mid_batch(
     crew: Crew, signer: Worker, pipeline: LocalPipeline, refill: Callable[[], bool]
 ) -> dict[str, int]:
-    """Freeze the signer at busy moments until one shows a batch stored but not committed
-    (inspected while it is frozen, so without a race); leave it frozen there. When the
-    signer stays idle, ``refill`` gives it more work (False: nothing left to give)."""
+    """Freeze the signer at random moments while it has requests to sign, until one shows a
+    batch stored but not committed (inspected while it is frozen, so without a race); leave
+    it frozen there. Each freeze stops the signer's clock too, so a batch spans several
+    attempts however fast it is. When no request has come for two seconds, ``refill``
+    gives it more work (False: nothing left to give)."""
     prefix = f"{pipeline.tenant}/credentials/"
-    for _ in range(300):
-        while not crew.busy_within(signer, 10):
-            if not refill():
-                raise AssertionError("the signer went idle and the reserve is used up")
+    idle_since, last_end = time.monotonic(), -1
+    for _ in range(2000):
+        done, end = committed(pipeline, "signer")
+        if done >= end:
+            now = time.monotonic()
+            if end != last_end:  # new requests were signed: the processor is not done
+                idle_since, last_end = now, end
+            elif now - idle_since >= 2.0:
+                if not refill():
+                    raise AssertionError("the signer went idle and the reserve is used up")
+                idle_since = now
+            time.sleep(0.05)
+            continue
+        time.sleep(random.random() / 20)
         crew.freeze(signer)
         state = {
             "stored": len(list_keys(pipeline, prefix)),
@@ -58,7 +71,6 @@ def _catch_mid_batch(
         if state["stored"] > state["committed"]:
             return state
         crew.thaw(signer)
-        time.sleep(random.random() / 4)
     raise AssertionError("the signer was never caught with a batch stored but uncommitted")
 
 
@@ -66,11 +78,12 @@ def test_signer_killed_mid_batch_loses_and_duplicates_nothing(
     kafka: KafkaSettings, store: S3Settings, tmp_path: Path, scenario: Recorder
 ) -> None:
     pipeline = new_pipeline(kafka, store, tmp_path)
-    events = workload_events(pipeline, mixed=sized(500, 10_000), burst=sized(3000, 30_000))
+    events = workload_events(pipeline, mixed=sized(500, 10_000), burst=sized(4000, 30_000))
     expected = expected_awards(pipeline, events)
     # The last cohort events are the reserve, in slices of a few signer batches each (short
-    # run: 8 slices; 4 ran out once in CI after the processor got faster).
-    held_back = sized(2000, 6000)
+    # run: 12 slices). Eight ran out once in CI when a freeze waited for 0.2 s of measured
+    # work: by then the signer had finished its batch.
+    held_back = sized(3000, 6000)
     slice_size = sized(250, 500)
     slices = [
         events[start : start + slice_size]
