@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from kafka import KafkaConsumer, TopicPartition
 
+from credstream.clients import kafka_consumer
+
 if TYPE_CHECKING:
     from credstream.settings import KafkaSettings
 
@@ -76,10 +78,9 @@ class OffsetWatch:
         """(committed, end) offsets of ``group`` on ``topic``, summed over partitions."""
         consumer = self._consumers.get(group)
         if consumer is None:
-            consumer = self._consumers[group] = KafkaConsumer(
-                bootstrap_servers=self._kafka.bootstrap_servers.split(","), group_id=group,
-                enable_auto_commit=False,
-            )  # fmt: skip
+            # Never subscribes, so never joins the group: Describe on it and on the topic
+            # is all this needs (the deployment's ACLs grant no more).
+            consumer = self._consumers[group] = kafka_consumer(self._kafka, group)
         partitions = self._partitions.get(topic)
         if not partitions:  # a topic without partitions yet is looked up again
             found = consumer.partitions_for_topic(topic) or []

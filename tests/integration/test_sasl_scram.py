@@ -42,6 +42,7 @@ from pydantic import SecretStr
 
 from credstream.clients import ensure_topics, kafka_consumer, kafka_producer
 from credstream.devstack import DevStack, DevStackSettings, SaslConfig
+from credstream.observability import OffsetWatch
 from credstream.settings import KafkaSettings
 from schemas.topics import Topology
 
@@ -292,3 +293,18 @@ def test_the_lag_scaler_reads_offsets_but_no_record(secured: Secured) -> None:
                 reader.poll(timeout_ms=500)
     finally:
         reader.close()
+
+
+def test_the_renderer_reads_the_signers_backlog_but_no_request(secured: Secured) -> None:
+    marker = f"backlog-{uuid.uuid4()}".encode()
+    produce(secured.settings("credstream-processor"), TOPICS.requests.name, marker)
+    consume_one(
+        secured.settings("credstream-signer"), "credstream-signer", TOPICS.requests.name, marker
+    )
+    renderer = secured.settings("credstream-renderer")
+    # The lookup the renderer's yield makes each second (credstream.roots.renderer).
+    with OffsetWatch(renderer) as watch:
+        committed, end = watch.progress("credstream-signer", TOPICS.requests.name)
+    assert 0 < committed <= end
+    with pytest.raises(GroupAuthorizationFailedError):
+        consume_one(renderer, "credstream-signer", TOPICS.requests.name, marker)
