@@ -3,17 +3,19 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-# The Ed25519 batch verifier the processor uses, a Rust extension built with cargo.
-NATIVE := producers/ed25519_batch
+# Rust extensions built with cargo: the processor's Ed25519 batch verifier, the codec's
+# Avro reader.
+ED25519 := producers/ed25519_batch
+AVRO   := schemas/avro_reader
 
 .PHONY: setup up down demo test lint unit integration tools faults chaos
 
-$(STAMP): pyproject.toml $(NATIVE)/pyproject.toml $(NATIVE)/Cargo.toml $(NATIVE)/Cargo.lock $(NATIVE)/src/lib.rs
+$(STAMP): pyproject.toml $(foreach crate,$(ED25519) $(AVRO),$(crate)/pyproject.toml $(crate)/Cargo.toml $(crate)/Cargo.lock $(crate)/src/lib.rs)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "credstream needs Python 3.11 or newer")'
-	@command -v cargo >/dev/null || { echo "credstream needs Rust 1.78+ with cargo to build $(NATIVE) (https://rustup.rs)"; exit 1; }
+	@command -v cargo >/dev/null || { echo "credstream needs Rust 1.78+ with cargo to build $(ED25519) and $(AVRO) (https://rustup.rs)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q ./$(NATIVE)
+	$(BIN)/pip install -q ./$(ED25519) ./$(AVRO)
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
@@ -36,7 +38,8 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	cd $(NATIVE) && cargo fmt --check
+	cd $(ED25519) && cargo fmt --check
+	cd $(AVRO) && cargo fmt --check
 
 unit: setup tools
 	$(BIN)/pytest -q tests/unit
