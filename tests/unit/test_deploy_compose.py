@@ -103,3 +103,13 @@ def test_the_dockerfile_builds_a_non_root_worker_image() -> None:
     for package in ("credstream", "schemas", "producers", "processors", "signers"):
         assert f"COPY {package} {package}" in dockerfile
         assert f"!{package}" in (DEPLOY / "container" / "Dockerfile.dockerignore").read_text()
+    # Every Rust extension the packages hold is built into a wheel.
+    crates = sorted(
+        str(cargo.parent.relative_to(DEPLOY.parent))
+        for package in ("schemas", "producers", "processors", "signers")
+        for cargo in (DEPLOY.parent / package).rglob("Cargo.toml")
+        if "target" not in cargo.parts
+    )
+    assert crates == ["producers/ed25519_batch", "schemas/avro_reader"]
+    wheeled = next(line for line in dockerfile.splitlines() if "pip wheel" in line)
+    assert all(f"./{crate}" in wheeled for crate in crates)
