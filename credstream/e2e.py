@@ -24,7 +24,7 @@ from credstream.pipeline import (
     tree_cpu_seconds,
     wait_until,
 )
-from credstream.roots.processor import APP_ID
+from credstream.roots.processor import processor_group
 from credstream.roots.renderer import renderer_group
 from credstream.roots.signer import signer_group
 from processors.catalog import Catalog
@@ -138,7 +138,7 @@ def _sample(
     extra: dict[str, int],
 ) -> Sample:
     topology = pipeline.topology
-    consumed, _ = watch.progress(pipeline.kafka.topic_prefix + APP_ID, topology.assessments.name)
+    consumed, _ = watch.progress(processor_group(pipeline.kafka), topology.assessments.name)
     _, awards = watch.progress(signer_group(pipeline.kafka), topology.requests.name)
     _, issued = watch.progress("credstream-e2e-observer", topology.issued.name)
     dead = sum(
@@ -230,7 +230,7 @@ def _wait_stable(pipeline: LocalPipeline, workers: dict[str, Worker], seconds: f
     """Until the issuing stages' consumer groups are Stable with members."""
     from kafka import KafkaAdminClient
 
-    groups = [pipeline.kafka.topic_prefix + APP_ID, signer_group(pipeline.kafka)]
+    groups = [processor_group(pipeline.kafka), signer_group(pipeline.kafka)]
     admin = KafkaAdminClient(bootstrap_servers=pipeline.kafka.bootstrap_servers.split(","))
     try:
         wait_until(

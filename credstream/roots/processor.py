@@ -25,6 +25,12 @@ APP_ID = "credstream-processor"
 log = logging.getLogger("credstream.processor")
 
 
+def processor_group(settings: KafkaSettings) -> str:
+    """The Faust app id, and so the consumer group, of the processors of one topology
+    (prefixed like its topics)."""
+    return settings.topic_prefix + APP_ID
+
+
 class ProcessorSettings(BaseSettings):
     """Settings of a processor process. Environment prefix ``CREDSTREAM_PROCESSOR_``;
     Kafka from ``CREDSTREAM_KAFKA_``, metrics from ``CREDSTREAM_METRICS_``."""
@@ -106,7 +112,7 @@ def run_processor(settings: ProcessorSettings) -> None:
         lambda: datetime.now(UTC),
     )
     broker = faust_broker(settings.kafka.bootstrap_servers)
-    app_id = f"{settings.kafka.topic_prefix}{APP_ID}"
+    app_id = processor_group(settings.kafka)
     # Faust creates only what is missing: the changelog exists, replicated as configured.
     ensure_topics(
         settings.kafka, [progress_changelog(app_id, topology)], settings.replication_factor

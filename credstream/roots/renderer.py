@@ -32,10 +32,11 @@ class RendererSettings(BaseSettings):
     # How long an issuer's uploaded artwork is cached before it is looked up again.
     artwork_ttl_seconds: float = Field(default=300.0, ge=0)
     store_connections: int = Field(default=4, ge=1)
-    # Issuance first (signers/render/_yield.py): the renderer pauses while more credential
-    # requests than yield_above_requests wait for the signer.
+    # Issuance first (signers/render/_yield.py): the renderer pauses while more records
+    # than yield_above_backlog wait for issuance (events for the processors, credential
+    # requests for the signers).
     yield_to_issuance: bool = True
-    yield_above_requests: int = Field(default=2_000, ge=0)
+    yield_above_backlog: int = Field(default=2_000, ge=0)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
@@ -46,6 +47,7 @@ def run_renderer(settings: RendererSettings) -> None:
 
     from credstream.clients import kafka_consumer, kafka_producer
     from credstream.observability import Metrics, OffsetWatch, consumer_lag, serve
+    from credstream.roots.processor import processor_group
     from credstream.roots.signer import signer_group
     from schemas.codec import Codec
     from signers.consuming import BatchLoop, send_dead_letters
@@ -69,14 +71,17 @@ def run_renderer(settings: RendererSettings) -> None:
     ]
     watch = OffsetWatch(settings.kafka)
     if settings.yield_to_issuance:
-        signers, requests = signer_group(settings.kafka), settings.kafka.topology().requests.name
+        topology = settings.kafka.topology()
+        issuance = [
+            (processor_group(settings.kafka), topology.assessments.name),
+            (signer_group(settings.kafka), topology.requests.name),
+        ]
 
-        def signer_backlog() -> int:
-            committed, end = watch.progress(signers, requests)
-            return end - committed
+        def issuance_backlog() -> int:
+            return sum(end - done for done, end in (watch.progress(*stage) for stage in issuance))
 
         periodic.append(
-            (1.0, YieldToIssuance(consumer, signer_backlog, settings.yield_above_requests))
+            (1.0, YieldToIssuance(consumer, issuance_backlog, settings.yield_above_backlog))
         )
     loop = BatchLoop(
         consumer,

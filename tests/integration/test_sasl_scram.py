@@ -295,16 +295,20 @@ def test_the_lag_scaler_reads_offsets_but_no_record(secured: Secured) -> None:
         reader.close()
 
 
-def test_the_renderer_reads_the_signers_backlog_but_no_request(secured: Secured) -> None:
-    marker = f"backlog-{uuid.uuid4()}".encode()
-    produce(secured.settings("credstream-processor"), TOPICS.requests.name, marker)
-    consume_one(
-        secured.settings("credstream-signer"), "credstream-signer", TOPICS.requests.name, marker
-    )
+def test_the_renderer_reads_issuances_backlog_but_no_record(secured: Secured) -> None:
     renderer = secured.settings("credstream-renderer")
-    # The lookup the renderer's yield makes each second (credstream.roots.renderer).
-    with OffsetWatch(renderer) as watch:
-        committed, end = watch.progress("credstream-signer", TOPICS.requests.name)
-    assert 0 < committed <= end
-    with pytest.raises(GroupAuthorizationFailedError):
-        consume_one(renderer, "credstream-signer", TOPICS.requests.name, marker)
+    # (group, topic, the principal that writes the topic): the issuing stages.
+    stages = [
+        ("credstream-processor", TOPICS.assessments.name, "credstream-engine"),
+        ("credstream-signer", TOPICS.requests.name, "credstream-processor"),
+    ]
+    for group, topic, writer in stages:
+        marker = f"backlog-{uuid.uuid4()}".encode()
+        produce(secured.settings(writer), topic, marker)
+        consume_one(secured.settings(group), group, topic, marker)
+        # The lookup the renderer's yield makes each second (credstream.roots.renderer).
+        with OffsetWatch(renderer) as watch:
+            committed, end = watch.progress(group, topic)
+        assert 0 < committed <= end, group
+        with pytest.raises(GroupAuthorizationFailedError):
+            consume_one(renderer, group, topic, marker)

@@ -45,7 +45,7 @@ from credstream.pipeline import (
     group_progress,
     read_all,
 )
-from credstream.roots.processor import APP_ID
+from credstream.roots.processor import processor_group
 from credstream.roots.renderer import renderer_group
 from credstream.roots.signer import signer_group
 from credstream.roots.status_updater import status_updater_group
@@ -66,15 +66,11 @@ def sized(short: int | float, full: int | float) -> Any:
     return full if FULL else short
 
 
-def processor_group(pipeline: LocalPipeline) -> str:
-    return pipeline.kafka.topic_prefix + APP_ID
-
-
 def stage_groups(pipeline: LocalPipeline) -> dict[str, tuple[str, str]]:
     """Stage -> (consumer group, the topic it consumes)."""
     topology = pipeline.topology
     return {
-        "processor": (processor_group(pipeline), topology.assessments.name),
+        "processor": (processor_group(pipeline.kafka), topology.assessments.name),
         "signer": (signer_group(pipeline.kafka), topology.requests.name),
         "renderer": (renderer_group(pipeline.kafka), topology.issued.name),
         "status-updater": (status_updater_group(pipeline.kafka), topology.status.name),
