@@ -53,10 +53,12 @@ class BenchPlan:
 def _events(
     plan: BenchPlan, pipeline: LocalPipeline, count: int, seed: int
 ) -> list[AssessmentCompleted]:
+    # The everyday stream is steady: its cohort turns over (about one award per 7 events
+    # all along), so the latency phase is not a burst of first awards.
     workload = Workload(
         courses=catalog_courses(plan.catalog), learners=max(1000, count // 10), events=count,
         seed=seed, tenant_id=pipeline.tenant, engine_id=pipeline.engine_id,
-        learner_prefix=f"s{seed}-",
+        learner_prefix=f"s{seed}-", turnover_events=10,
     )  # fmt: skip
     if plan.workload == "burst":
         return list(cohort_completion(workload, BURST_COURSE, BURST_ASSESSMENT))
@@ -281,7 +283,7 @@ def bench_processor(stack: DevStack, plan: BenchPlan, floor: bool = False) -> di
     """
     from credstream.observability import OffsetWatch
     from credstream.pipeline import Worker
-    from credstream.roots.processor import APP_ID
+    from credstream.roots.processor import processor_group
 
     pipeline = _pipeline(stack, plan, "processor")
     events = _events(plan, pipeline, plan.events, seed=11)
@@ -297,7 +299,7 @@ def bench_processor(stack: DevStack, plan: BenchPlan, floor: bool = False) -> di
         )
         worker = Worker(pipeline, "faust-floor", log, module=module)
     else:
-        group = pipeline.kafka.topic_prefix + APP_ID
+        group = processor_group(pipeline.kafka)
         worker = Worker(pipeline, "processor", log)
     watch = OffsetWatch(pipeline.kafka)
     try:

@@ -58,6 +58,12 @@ class Workload:
     popularity_skew: float = 1.1  # Zipf exponent across courses
     mean_ability: float = 0.72  # mean score fraction of a learner's first attempt
     max_attempts: int = 3
+    # None: the same ``learners`` all along, so awards thin out as they finish what they
+    # can (over 100,000 events, from one award per 2.4 events to one per 28). A number:
+    # the cohort turns over, one learner leaving and a new one joining every
+    # ``turnover_events`` events, so each gets that many on average; the stream starts
+    # from a cohort already turning over, and its share of awards stays about the same.
+    turnover_events: int | None = None
     duplicate_rate: float = 0.02
     out_of_order_rate: float = 0.03
     attributes: Mapping[str, str] = field(default_factory=lambda: {"source": "synthetic"})
@@ -67,6 +73,8 @@ class Workload:
             raise InvalidInputError("a workload needs at least one course")
         if self.learners < 1 or self.events < 0:
             raise InvalidInputError("learners must be >= 1 and events >= 0")
+        if self.turnover_events is not None and self.turnover_events < 1:
+            raise InvalidInputError("turnover_events must be >= 1")
         for name in ("duplicate_rate", "out_of_order_rate"):
             if not 0 <= getattr(self, name) < 0.5:
                 raise InvalidInputError(f"{name} must be in [0, 0.5)")
@@ -164,10 +172,47 @@ class _Cohort:
         self._abilities: dict[int, float] = {}
         self._progress: dict[tuple[int, int], _Progress] = {}
         self._clock = workload.start
+        self._first_learner = 0
+        self._steps = 0
+        if workload.turnover_events is not None:
+            # Unseen, so that the stream starts steady: every learner it begins with joined
+            # before it, some of them part-way through a course, as in any day's stream.
+            for _ in range(workload.learners * workload.turnover_events):
+                self._step()
 
     def next_event(self) -> AssessmentCompleted:
         workload, rng = self._workload, self._rng
-        learner = rng.randrange(workload.learners)
+        learner, course, module, attempt, score, passed = self._step()
+        gap = rng.expovariate(workload.events_per_second)
+        self._clock += timedelta(milliseconds=round(gap * 1000))
+        return AssessmentCompleted(
+            event_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            tenant_id=workload.tenant_id,
+            engine_id=workload.engine_id,
+            learner=Learner(
+                id=f"{workload.learner_prefix}{learner:07d}",
+                email=f"{workload.learner_prefix}{learner:07d}@example.org"
+                if learner % 4 == 0
+                else None,
+            ),
+            course_id=course.course_id,
+            assessment_id=course.assessment_ids[module],
+            score=score,
+            max_score=course.max_score,
+            passed=passed,
+            attempt=attempt,
+            occurred_at=self._clock,
+            attributes=dict(workload.attributes),
+        )
+
+    def _step(self) -> tuple[int, CourseSpec, int, int, float, bool]:
+        """One learner takes one assessment: (learner, course, module, attempt, score,
+        passed), the learner's state moved on."""
+        workload, rng = self._workload, self._rng
+        learner = self._first_learner + rng.randrange(workload.learners)
+        self._steps += 1
+        if workload.turnover_events is not None:
+            self._first_learner = self._steps // workload.turnover_events
         course_index = rng.choices(range(len(workload.courses)), self._weights)[0]
         course = workload.courses[course_index]
         state = self._progress.setdefault((learner, course_index), _Progress())
@@ -179,34 +224,14 @@ class _Cohort:
         mean = self._abilities[learner] + 0.06 * (state.attempt - 1)  # retakes go better
         score = round(min(1.0, max(0.0, rng.gauss(mean, 0.12))) * course.max_score, 1)
         passed = score >= course.pass_mark * course.max_score
-        gap = rng.expovariate(workload.events_per_second)
-        self._clock += timedelta(milliseconds=round(gap * 1000))
-        event = AssessmentCompleted(
-            event_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            tenant_id=workload.tenant_id,
-            engine_id=workload.engine_id,
-            learner=Learner(
-                id=f"{workload.learner_prefix}{learner:07d}",
-                email=f"{workload.learner_prefix}{learner:07d}@example.org"
-                if learner % 4 == 0
-                else None,
-            ),
-            course_id=course.course_id,
-            assessment_id=course.assessment_ids[state.module],
-            score=score,
-            max_score=course.max_score,
-            passed=passed,
-            attempt=state.attempt,
-            occurred_at=self._clock,
-            attributes=dict(workload.attributes),
-        )
+        module, attempt = state.module, state.attempt
         if passed:
             state.module, state.attempt = state.module + 1, 1
         elif state.attempt >= workload.max_attempts:
             state.module = len(course.assessment_ids)  # gives up on this course
         else:
             state.attempt += 1
-        return event
+        return learner, course, module, attempt, score, passed
 
 
 def cohort_completion(

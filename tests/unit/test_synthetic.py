@@ -9,6 +9,7 @@ import pytest
 
 from credstream.errors import InvalidInputError
 from producers import CourseSpec, Workload, courses_from_description, generate, synthetic_courses
+from schemas.models import AssessmentCompleted
 
 CATALOG = {
     "courses": [
@@ -116,6 +117,38 @@ def test_bad_workloads_are_refused() -> None:
         Workload(())
     with pytest.raises(InvalidInputError, match="duplicate_rate"):
         _workload(duplicate_rate=0.9)
+    with pytest.raises(InvalidInputError, match="turnover_events"):
+        _workload(turnover_events=0)
+
+
+def test_a_turning_over_cohort_is_steady_along_the_stream() -> None:
+    closed = list(generate(_workload(duplicate_rate=0, out_of_order_rate=0)))
+    turning = list(generate(_workload(turnover_events=10, duplicate_rate=0, out_of_order_rate=0)))
+    assert turning == list(
+        generate(_workload(turnover_events=10, duplicate_rate=0, out_of_order_rate=0))
+    )
+
+    def first_modules(events: list[AssessmentCompleted]) -> tuple[float, float]:
+        """The share of first modules taken, in the first and the last fifth of the stream."""
+        fifth = len(events) // 5
+        return tuple(  # type: ignore[return-value]
+            sum(e.assessment_id.endswith("/m1") for e in part) / fifth
+            for part in (events[:fifth], events[-fifth:])
+        )
+
+    # A closed cohort starts all at the first module and moves on; a turning one is the same
+    # mix of learners at the start as at the end (new ones join, some are part-way through).
+    early, late = first_modules(closed)
+    assert early > 1.5 * late
+    early, late = first_modules(turning)
+    assert abs(early - late) < 0.1 * late
+
+    # One learner joins (and one leaves) every turnover_events events: the cohort moves on.
+    def median_learner(events: list[AssessmentCompleted]) -> int:
+        return sorted(int(e.learner.id.removeprefix("learner-")) for e in events)[len(events) // 2]
+
+    moved = median_learner(turning[-2000:]) - median_learner(turning[:2000])
+    assert 1600 < moved < 2000  # (20,000 - 2,000) events / 10
 
 
 def test_an_achievement_catalog_drives_the_workload_through_its_rules() -> None:
