@@ -169,6 +169,14 @@ def test_arrays_and_maps_in_blocks_with_byte_sizes() -> None:
     assert native_read(schema, data) == fastavro_read(schema, data) == ([1, 2, 5], 7)
 
 
+def test_a_block_count_beyond_the_bytes_left_is_refused_at_once() -> None:
+    # 2**40 items claimed, 3 bytes given: no loop over the claim.
+    data = write("long", 2**40) + b"\x02\x04"
+    for schema in ({"type": "array", "items": "long"}, {"type": "map", "values": "long"}):
+        with pytest.raises(ValueError, match="items in fewer bytes"):
+            native_read(schema, data)
+
+
 def test_timestamps_at_the_ends_of_the_calendar() -> None:
     schema = {"type": "long", "logicalType": "timestamp-millis"}
     for value in (datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999000, UTC)):
@@ -191,6 +199,7 @@ def test_a_float_reads_as_the_double_of_its_32_bits() -> None:
         {"type": "int", "logicalType": "date"},
         {"type": "bytes", "logicalType": "decimal", "precision": 4},
         {"type": "record", "name": "Node", "fields": [{"name": "next", "type": ["null", "Node"]}]},
+        {"type": "array", "items": "null"},  # block counts could not be bounded by the bytes
         "NoSuchType",
     ],
 )

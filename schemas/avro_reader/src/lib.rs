@@ -99,9 +99,14 @@ impl<'py> Compiler<'py> {
                 let size: usize = required(object, "size")?.extract()?;
                 Ok(self.define(full, Node::Fixed(size)))
             }
-            "array" => Ok(Node::Array(Box::new(
-                self.compile(&required(object, "items")?, namespace)?,
-            ))),
+            "array" => {
+                let items = self.compile(&required(object, "items")?, namespace)?;
+                if may_be_empty(&items) {
+                    // Its block counts could not be checked against the bytes left.
+                    return Err(invalid("an array of items that may take no bytes".into()));
+                }
+                Ok(Node::Array(Box::new(items)))
+            }
             "map" => Ok(Node::Map(Box::new(
                 self.compile(&required(object, "values")?, namespace)?,
             ))),
@@ -134,6 +139,16 @@ impl<'py> Compiler<'py> {
     fn define(&mut self, full: String, node: Node) -> Node {
         self.named.insert(full, node.clone());
         node
+    }
+}
+
+/// Whether a value of the node can be encoded in no bytes at all.
+fn may_be_empty(node: &Node) -> bool {
+    match node {
+        Node::Null => true,
+        Node::Fixed(size) => *size == 0,
+        Node::Record(fields) => fields.iter().all(|(_, field)| may_be_empty(field)),
+        _ => false,
     }
 }
 
@@ -211,14 +226,18 @@ impl<'a> Cursor<'a> {
             .ok_or_else(|| invalid(format!("{what} index {index} out of range")))
     }
 
-    /// The item count of the next block of an array or a map (0: the end).
+    /// The item count of the next block of an array or a map (0: the end). Every item
+    /// takes at least a byte (a map's key; arrays of items that may not are refused), so a
+    /// count beyond the bytes left is refused before it can loop for nothing.
     fn block(&mut self) -> PyResult<usize> {
         let count = self.long()?;
         if count < 0 {
             self.long()?; // the block's size in bytes, for skipping: not needed here
         }
         usize::try_from(count.unsigned_abs())
-            .map_err(|_| invalid(format!("block of {count} items")))
+            .ok()
+            .filter(|items| *items <= self.data.len() - self.position)
+            .ok_or_else(|| invalid(format!("a block of {count} items in fewer bytes")))
     }
 
     fn string(&mut self) -> PyResult<&'a str> {
