@@ -135,11 +135,11 @@ def build_app(
     # check, a fifth of the work, releases the interpreter lock and runs on another core).
     admitting = ThreadPoolExecutor(1, thread_name_prefix="credstream-admit")
 
-    async def admit(batch: Sequence[Message]) -> list[Admitted | Handled]:
+    async def admit(batch: Sequence[Message]) -> _Admission:
         origins = [origin_of(message) for message in batch]
         return await asyncio.get_running_loop().run_in_executor(admitting, handler.admit, origins)
 
-    async def handle(batch: Sequence[Message], admitted: Sequence[Admitted | Handled]) -> None:
+    async def handle(batch: Sequence[Message], admitted: _Admission) -> None:
         metrics.batch("processor", len(batch))
         pending: dict[bytes, tuple[Message, bytes]] = {}
         with metrics.evaluating():

@@ -240,6 +240,19 @@ impl<'a> Cursor<'a> {
             .ok_or_else(|| invalid(format!("a block of {count} items in fewer bytes")))
     }
 
+    /// Reads every item of an array or a map, block after block, with ``item``.
+    fn each_item(&mut self, mut item: impl FnMut(&mut Self) -> PyResult<()>) -> PyResult<()> {
+        loop {
+            let count = self.block()?;
+            if count == 0 {
+                return Ok(());
+            }
+            for _ in 0..count {
+                item(self)?;
+            }
+        }
+    }
+
     fn string(&mut self) -> PyResult<&'a str> {
         let length = self.length()?;
         std::str::from_utf8(self.take(length)?)
@@ -338,29 +351,15 @@ impl Reader {
             }
             Node::Array(items) => {
                 let list = PyList::empty(py);
-                loop {
-                    let count = cursor.block()?;
-                    if count == 0 {
-                        break;
-                    }
-                    for _ in 0..count {
-                        list.append(self.value(py, items, cursor)?)?;
-                    }
-                }
+                cursor.each_item(|cursor| list.append(self.value(py, items, cursor)?))?;
                 list.into_any()
             }
             Node::Map(values) => {
                 let map = PyDict::new(py);
-                loop {
-                    let count = cursor.block()?;
-                    if count == 0 {
-                        break;
-                    }
-                    for _ in 0..count {
-                        let key = PyString::new(py, cursor.string()?);
-                        map.set_item(key, self.value(py, values, cursor)?)?;
-                    }
-                }
+                cursor.each_item(|cursor| {
+                    let key = PyString::new(py, cursor.string()?);
+                    map.set_item(key, self.value(py, values, cursor)?)
+                })?;
                 map.into_any()
             }
         })
