@@ -3,15 +3,26 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import click
 
+# A worker allocates per record (decoded dicts, models, futures) and frees nearly all of
+# it by reference count. At Python's default (a collection every 700 net allocations)
+# the cyclic collector ran ~280 times a second in the processor, its older generations
+# walking Faust's, aiokafka's and the table's long-lived objects: ~18% of the process's
+# time. Every 50,000 it runs a few times a minute (README, performance).
+COLLECT_EVERY_ALLOCATIONS = 50_000
 
-def _logging(level: str) -> None:
+
+def _prepare(level: str) -> None:
+    """Logging and the garbage collector, before the worker is built."""
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(COLLECT_EVERY_ALLOCATIONS, older, oldest)
 
 
 @click.command()
@@ -20,7 +31,7 @@ def signer(log_level: str) -> None:
     """Consume credential requests; sign, store and announce credentials."""
     from credstream.roots.signer import SignerSettings, run_signer
 
-    _logging(log_level)
+    _prepare(log_level)
     run_signer(SignerSettings())
 
 
@@ -30,7 +41,7 @@ def processor(log_level: str) -> None:
     """Consume assessment events; evaluate criteria; request credentials (Faust)."""
     from credstream.roots.processor import ProcessorSettings, run_processor
 
-    _logging(log_level)
+    _prepare(log_level)
     run_processor(ProcessorSettings())
 
 
@@ -40,7 +51,7 @@ def renderer(log_level: str) -> None:
     """Consume issued-credential notifications; write baked PNG and SVG badges."""
     from credstream.roots.renderer import RendererSettings, run_renderer
 
-    _logging(log_level)
+    _prepare(log_level)
     run_renderer(RendererSettings())
 
 
@@ -50,5 +61,5 @@ def status_updater(log_level: str) -> None:
     """Consume status changes; re-sign and republish the status lists they touch."""
     from credstream.roots.status_updater import StatusUpdaterSettings, run_status_updater
 
-    _logging(log_level)
+    _prepare(log_level)
     run_status_updater(StatusUpdaterSettings())

@@ -15,7 +15,7 @@ from datetime import datetime
 from credstream.errors import InvalidInputError
 from processors.catalog import Catalog
 from processors.criteria import EMPTY_PROGRESS, Progress, evaluate
-from producers import AuthenticityError, SignedEvent, verify_events
+from producers import AuthenticityError, Signatures, SignedEvent
 from schemas.codec import Codec
 from schemas.dead_letters import DeadLetterRecord, Origin, dead_letter_record
 from schemas.models import AssessmentCompleted, CredentialRequested
@@ -47,6 +47,34 @@ class Admitted:
     event: AssessmentCompleted
 
 
+class Admission:
+    """A batch decoded, its signatures not yet checked. :meth:`check` is nearly all curve
+    arithmetic outside the interpreter lock: the processor runs it on another thread
+    while its own evaluates the batch before."""
+
+    def __init__(
+        self,
+        results: list[Admitted | Handled],
+        claimed: list[tuple[int, Admitted]],
+        signatures: Signatures,
+        dead: Callable[[Origin, str, InvalidInputError, str], Handled],
+    ) -> None:
+        self._results = results
+        self._claimed = claimed
+        self._signatures = signatures
+        self._dead = dead
+
+    def check(self) -> list[Admitted | Handled]:
+        """Each record admitted, or its dead letter; in order."""
+        results = list(self._results)
+        verdicts = self._signatures.check()
+        for (index, admitted), verdict in zip(self._claimed, verdicts, strict=True):
+            if isinstance(verdict, AuthenticityError):
+                tenant = admitted.event.tenant_id
+                results[index] = self._dead(admitted.origin, tenant, verdict, "rejected_auth")
+        return results
+
+
 def progress_key(tenant: str, learner_id: str) -> str:
     """Table key and record key of a learner: events of one learner stay in order."""
     return f"{tenant}/{learner_id}"
@@ -75,10 +103,15 @@ class EventHandler:
         return self.evaluate(admitted, stored_progress)
 
     def admit(self, origins: Sequence[Origin]) -> list[Admitted | Handled]:
-        """Each record decoded and authenticated, or its dead letter; in order. The engine
-        signatures of a batch are verified together (README, performance)."""
+        """Each record decoded and authenticated, or its dead letter; in order."""
+        return self.read(origins).check()
+
+    def read(self, origins: Sequence[Origin]) -> Admission:
+        """The records decoded and their signature headers read; :meth:`Admission.check`
+        checks the signatures, together (README, performance)."""
         results: list[Admitted | Handled] = []
-        claims: list[tuple[int, Admitted, SignedEvent]] = []
+        claimed: list[tuple[int, Admitted]] = []
+        claims: list[SignedEvent] = []
         for origin in origins:
             value = origin.value or b""
             try:
@@ -95,19 +128,16 @@ class EventHandler:
                 invalid = InvalidInputError(f"invalid event: {error}")
                 results.append(self._dead(origin, "", invalid))
                 continue
-            claim = SignedEvent(
-                event.event_id, event.engine_id, decoded.writer.fingerprint, value,
-                origin.headers,
+            claims.append(
+                SignedEvent(
+                    event.event_id, event.engine_id, decoded.writer.fingerprint, value,
+                    origin.headers,
+                )
             )  # fmt: skip
             admitted = Admitted(origin, event)
-            claims.append((len(results), admitted, claim))
+            claimed.append((len(results), admitted))
             results.append(admitted)
-        verdicts = verify_events([claim for _, _, claim in claims], self._engine_keys)
-        for (index, admitted, _), verdict in zip(claims, verdicts, strict=True):
-            if isinstance(verdict, AuthenticityError):
-                tenant = admitted.event.tenant_id
-                results[index] = self._dead(admitted.origin, tenant, verdict, "rejected_auth")
-        return results
+        return Admission(results, claimed, Signatures(claims, self._engine_keys), self._dead)
 
     def evaluate(self, admitted: Admitted, stored_progress: bytes | None) -> Handled:
         """The learner's new progress and awards after one admitted event."""

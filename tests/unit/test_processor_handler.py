@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -56,3 +57,7 @@ def test_a_batch_is_admitted_in_order_with_each_bad_record_dead_lettered() -> No
     assert set(refused) == {1, 3, 4}
     # One record through handle() gets the same verdict as in the batch.
     assert HANDLER.handle(origins[1], None).reason == "TamperedEventError"
+    # The processor reads a batch on its own thread and checks its signatures on another.
+    with ThreadPoolExecutor(1) as other:
+        checked = other.submit(HANDLER.read(origins).check).result()
+    assert [type(r) for r in checked] == [type(r) for r in results]

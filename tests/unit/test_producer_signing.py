@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Set as AbstractSet
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from credstream.errors import ConfigurationError, InvalidInputError
 from producers import (
     EngineRegistry,
     EventSigner,
+    Signatures,
     SignedEvent,
     TamperedEventError,
     UnknownEngineError,
@@ -132,6 +134,18 @@ def test_a_batch_gets_each_events_verdict_in_order() -> None:
         headers=events[7].headers, public_keys=KEYS,
     )  # fmt: skip
     assert verify_events([], KEYS) == []
+
+
+def test_signatures_read_on_one_thread_are_checked_on_another_alike_each_time() -> None:
+    events = _signed_events(12, forged={3, 9})
+    events[4] = SignedEvent("e-4", "lms", FINGERPRINT, VALUE, [])
+    signatures = Signatures(events, KEYS)  # headers read here, curve arithmetic not yet
+    with ThreadPoolExecutor(1) as other:
+        first = other.submit(signatures.check).result()
+    kinds = [type(v).__name__ for v in first]
+    assert kinds == [type(v).__name__ for v in verify_events(events, KEYS)]
+    assert [i for i, kind in enumerate(kinds) if kind != "VerifiedEvent"] == [3, 4, 9]
+    assert [type(v).__name__ for v in signatures.check()] == kinds
 
 
 def test_a_batch_with_a_malformed_registered_key_checks_each_alone() -> None:
