@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from credstream.clients import delete_topics
 from credstream.devstack import DevStack
 from credstream.e2e import RunResult, Sample, expected_awards, produce, run
 from credstream.pipeline import WORKERS, LocalPipeline, catalog_courses, prepare
@@ -101,10 +102,13 @@ def _phase(
         for name, pid in (("kafka", stack.process_pid("kafka-1")), ("s3", stack.process_pid("s3")))
         if pid is not None
     }
-    return run(
-        pipeline, events, expected, STAGES, rate=rate, backlog=backlog,
-        on_sample=on_sample, service_pids=services, badges=badges,
-    )  # fmt: skip
+    try:
+        return run(
+            pipeline, events, expected, STAGES, rate=rate, backlog=backlog,
+            on_sample=on_sample, service_pids=services, badges=badges,
+        )  # fmt: skip
+    finally:
+        delete_topics(pipeline.kafka, pipeline.kafka.topic_prefix)
 
 
 def store_capacity(stack: DevStack, count: int = 4000) -> float:
@@ -143,7 +147,9 @@ def broker_capacity(stack: DevStack, count: int = 100_000) -> float:
     while seen < count and time.monotonic() - start < 300:
         seen += sum(len(batch) for batch in consumer.poll(timeout_ms=500).values())
     consumer.close()
-    return count / (time.monotonic() - start)
+    seconds = time.monotonic() - start
+    delete_topics(kafka, topic.name)
+    return count / seconds
 
 
 def bench_e2e(
@@ -320,6 +326,7 @@ def bench_processor(stack: DevStack, plan: BenchPlan, floor: bool = False) -> di
     finally:
         watch.close()
         worker.stop()
+        delete_topics(pipeline.kafka, pipeline.kafka.topic_prefix)
     return {
         "workload": plan.workload,
         "consumer": "faust-floor" if floor else "processor",

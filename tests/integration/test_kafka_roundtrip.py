@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
 from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from credstream.clients import kafka_consumer, kafka_producer
+from credstream.clients import delete_topics, ensure_topics, kafka_consumer, kafka_producer
 from credstream.settings import KafkaSettings
 from schemas.topics import Topic
 
@@ -63,3 +64,27 @@ def test_round_trip_and_committed_offsets_survive_restart(
         "restart must resume at committed offsets"
     )
     assert not processed.intersection(resumed)
+
+
+def test_delete_topics_removes_the_prefix_and_nothing_else(kafka: KafkaSettings) -> None:
+    from kafka import KafkaAdminClient
+
+    run = f"run-{uuid.uuid4().hex[:8]}."
+    ours = [Topic(run + "a", partitions=1), Topic(run + "b", partitions=2)]
+    other = Topic(f"{run[:-1]}x.a", partitions=1)  # shares the text, not the prefix
+    ensure_topics(kafka, [*ours, other])
+    assert delete_topics(kafka, run) == [run + "a", run + "b"]
+    admin = KafkaAdminClient(**kafka.client_options())
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            left = {name for name in admin.list_topics() if name.startswith(run[:-1])}
+            if left == {other.name}:
+                break
+            time.sleep(0.2)
+        assert left == {other.name}
+    finally:
+        admin.close()
+    assert delete_topics(kafka, other.name) == [other.name]
+    with pytest.raises(ValueError, match="prefix"):
+        delete_topics(kafka, "")
