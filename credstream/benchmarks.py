@@ -25,6 +25,7 @@ from typing import Any, Literal
 from credstream.clients import delete_topics
 from credstream.devstack import DevStack
 from credstream.e2e import RunResult, Sample, expected_awards, produce, run
+from credstream.errors import InvalidInputError
 from credstream.pipeline import WORKERS, LocalPipeline, catalog_courses, prepare
 from credstream.settings import KafkaSettings, S3Settings
 from processors.catalog import TenantCatalog
@@ -323,6 +324,8 @@ def bench_processor(stack: DevStack, plan: BenchPlan, floor: bool = False) -> di
         assert first is not None
         seconds, cpu = time.monotonic() - first[0], worker.cpu_seconds() - first[1]
         counted = committed - first[2]
+        if counted <= 0:  # all of it in the first commit the probe saw
+            raise InvalidInputError(f"--events {plan.events} is too few to measure: use more")
     finally:
         watch.close()
         worker.stop()

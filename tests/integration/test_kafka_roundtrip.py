@@ -6,7 +6,7 @@ import time
 import uuid
 
 import pytest
-from kafka import TopicPartition
+from kafka import KafkaAdminClient, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from credstream.clients import delete_topics, ensure_topics, kafka_consumer, kafka_producer
@@ -67,8 +67,6 @@ def test_round_trip_and_committed_offsets_survive_restart(
 
 
 def test_delete_topics_removes_the_prefix_and_nothing_else(kafka: KafkaSettings) -> None:
-    from kafka import KafkaAdminClient
-
     run = f"run-{uuid.uuid4().hex[:8]}."
     ours = [Topic(run + "a", partitions=1), Topic(run + "b", partitions=2)]
     other = Topic(f"{run[:-1]}x.a", partitions=1)  # shares the text, not the prefix
