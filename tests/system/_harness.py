@@ -168,7 +168,7 @@ class Crew:
         if kind == "processor":
             folder = self.pipeline.home / "processor" / name
             options.setdefault("CREDSTREAM_PROCESSOR_DATA_DIR", str(folder))
-        worker = Worker(self.pipeline, kind, self.logs / f"{name}.log", **options)
+        worker = Worker(self.pipeline, kind, self._log(name), **options)
         self.workers[name] = worker
         self._note("start", name)
         return worker
@@ -220,16 +220,28 @@ class Crew:
                 )
 
     def log_tail(self, name: str, lines: int = 30) -> str:
-        path = self.logs / f"{name}.log"
+        path = self._log(name)
         if not path.exists():
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
-    def log_lines(self, needle: str) -> int:
-        """How many log lines of every worker contain ``needle``."""
+    def log_lines(self, needle: str, worker: Worker | None = None, after: int = 0) -> int:
+        """How many log lines contain ``needle``: of every worker, or of ``worker`` past
+        byte ``after`` of its log (a ``log_size`` taken earlier)."""
+        paths = self.logs.glob("*.log") if worker is None else [self._log(self.name_of(worker))]
         return sum(
-            path.read_text(errors="replace").count(needle) for path in self.logs.glob("*.log")
+            path.read_bytes()[after:].decode(errors="replace").count(needle)
+            for path in paths
+            if path.exists()
         )
+
+    def log_size(self, worker: Worker) -> int:
+        """How many bytes ``worker`` has logged so far: a mark for ``log_lines``."""
+        path = self._log(self.name_of(worker))
+        return path.stat().st_size if path.exists() else 0
+
+    def _log(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
 
     def metrics_url(self, worker: Worker) -> str | None:
         path = (
