@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import faust
 from aiokafka import AIOKafkaProducer
@@ -43,6 +43,8 @@ from schemas.topics import DEAD_LETTER_MAX_BYTES, Topic, Topology
 
 PROGRESS_TABLE = "credstream-progress"
 _Admission = Sequence[Admitted | Handled]
+# A batch's outcomes, and the progress it changed (the last per key) with its record.
+_Evaluated = tuple[list[Handled], dict[bytes, tuple[Message, bytes]]]
 log = logging.getLogger("credstream.processor")
 
 
@@ -107,81 +109,10 @@ def build_app(
         ),
     )
 
-    def origin_of(message: Message) -> Origin:
-        headers = message.headers or []
-        return Origin(
-            message.topic, message.partition, message.offset, message.key, message.value,
-            list(headers.items()) if isinstance(headers, Mapping) else list(headers),
-        )  # fmt: skip
-
-    def record(
-        message: Message,
-        admitted: Admitted | Handled,
-        pending: dict[bytes, tuple[Message, bytes]],
-    ) -> Handled:
-        if isinstance(admitted, Handled):  # a dead letter already
-            return admitted
-        key = message.key or b""
-        # Progress changed earlier in this batch is not in the store yet (see below).
-        earlier = pending.get(key)
-        stored = earlier[1] if earlier else local.get(message.partition, key)
-        handled = handler.evaluate(admitted, stored)
-        if handled.progress is not None:
-            pending[key] = (message, handled.progress)
-        return handled
-
-    # A batch's signatures are checked on another thread (and core) while this one goes on
-    # with the batch before: the check is a fifth of the work and nearly all of it runs
-    # outside the interpreter lock. Decoding stays here: Python work on two threads
-    # contends for the lock (the whole admission on the other thread was ~15% slower).
-    checking = ThreadPoolExecutor(1, thread_name_prefix="credstream-signatures")
-
-    async def admit(batch: Sequence[Message]) -> _Admission:
-        admission = handler.read([origin_of(message) for message in batch])
-        return await asyncio.get_running_loop().run_in_executor(checking, admission.check)
-
-    async def handle(batch: Sequence[Message], admitted: _Admission) -> None:
-        metrics.batch("processor", len(batch))
-        pending: dict[bytes, tuple[Message, bytes]] = {}
-        with metrics.evaluating():
-            outcomes = _fold(batch, admitted, partial(record, pending=pending), metrics)
-        # Faust's own send path costs ~0.4 ms per record here; the aiokafka producer
-        # beneath it ~0.05 ms.
-        producer = _aiokafka_producer(app)
-        # Outputs before state. The awards and dead letters the batch caused are durable
-        # first; then the progress that records them (changelog, then the local store). A
-        # crash before the progress is saved reads the events again from the old progress
-        # and requests the same awards again (the signer absorbs repeats); saving progress
-        # first would turn a crash into lost awards, since the re-read events would then
-        # look like duplicates.
-        sent = []
-        for handled in outcomes:
-            for award in handled.awards:
-                sent.append(
-                    await producer.send(
-                        topology.requests.name, codec.encode(award),
-                        key=award.credential_id.encode(),
-                    )
-                )  # fmt: skip
-            letter = handled.dead_letter
-            if letter is not None:
-                sent.append(
-                    await producer.send(
-                        letter.topic, letter.value, key=letter.key, headers=letter.headers
-                    )
-                )
-        await _delivered(producer, sent)
-        saved = [
-            await producer.send(changelog, progress, key=message.key, partition=message.partition)
-            for message, progress in pending.values()
-        ]
-        await _delivered(producer, saved)
-        local.write(
-            (message.partition, key, progress) for key, (message, progress) in pending.items()
-        )
-
-    changelog = table.changelog_topic.get_topic_name()
-    local = LocalProgress(table.data)
+    steps = _BatchSteps(
+        handler, codec, topology, metrics, LocalProgress(table.data),
+        table.changelog_topic.get_topic_name(), partial(_aiokafka_producer, app),
+    )  # fmt: skip
     _hold_records_until_restored(app, source.name)
     stop = _StopBetweenBatches(partial(_leave_group, app))
 
@@ -197,46 +128,177 @@ def build_app(
     batches = FetchedBatches(app, events, batch_size)
 
     async def process() -> None:
-        await _process_batches(batches, admit, handle, stop, batch_seconds)
+        await _process_batches(batches, steps, stop, batch_seconds)
 
     app.task(process)
 
     return app
 
 
+class _BatchSteps:
+    """What the processor does with a batch, in three steps (see ``_process_batches``)."""
+
+    def __init__(
+        self,
+        handler: EventHandler,
+        codec: Codec,
+        topology: Topology,
+        metrics: Metrics,
+        local: LocalProgress,
+        changelog: str,
+        producer: Callable[[], AIOKafkaProducer],
+    ) -> None:
+        self._handler = handler
+        self._codec = codec
+        self._requests = topology.requests.name
+        self._metrics = metrics
+        self._local = local
+        self._changelog = changelog
+        self._producer = producer
+        # A batch's signatures are checked on another thread (and core) while this one
+        # goes on with the batch before: the check is a fifth of the work and nearly all
+        # of it runs outside the interpreter lock. Decoding stays here: Python work on two
+        # threads contends for the lock (the whole admission on the other thread was ~15%
+        # slower).
+        self._checking = ThreadPoolExecutor(1, thread_name_prefix="credstream-signatures")
+        self._unsaved: dict[bytes, bytes] = {}  # progress evaluated, not yet stored
+
+    async def admit(self, batch: Sequence[Message]) -> _Admission:
+        admission = self._handler.read([_origin_of(message) for message in batch])
+        return await asyncio.get_running_loop().run_in_executor(self._checking, admission.check)
+
+    def evaluate(self, batch: Sequence[Message], admitted: _Admission) -> _Evaluated:
+        self._metrics.batch("processor", len(batch))
+        pending: dict[bytes, tuple[Message, bytes]] = {}
+        with self._metrics.evaluating():
+            outcomes = [
+                self._record(message, checked, pending)
+                for message, checked in zip(batch, admitted, strict=True)
+            ]
+        _count(outcomes, self._metrics)
+        return outcomes, pending
+
+    def _record(
+        self,
+        message: Message,
+        admitted: Admitted | Handled,
+        pending: dict[bytes, tuple[Message, bytes]],
+    ) -> Handled:
+        if isinstance(admitted, Handled):  # a dead letter already
+            return admitted
+        key = message.key or b""
+        # Progress of this batch and of the one still being delivered is not in the store
+        # yet (see deliver).
+        stored = self._unsaved.get(key)
+        if stored is None:
+            stored = self._local.get(message.partition, key)
+        handled = self._handler.evaluate(admitted, stored)
+        if handled.progress is not None:
+            pending[key] = (message, handled.progress)
+            self._unsaved[key] = handled.progress
+        return handled
+
+    async def deliver(self, evaluated: _Evaluated, saved_before: Awaitable[None] | None) -> None:
+        """The batch's outputs, then its progress, durable; ``saved_before``: the batch
+        before this one, whose progress goes first."""
+        outcomes, pending = evaluated
+        # Faust's own send path costs ~0.4 ms per record here; the aiokafka producer
+        # beneath it ~0.05 ms.
+        producer = self._producer()
+        # Outputs before state. The awards and dead letters the batch caused are durable
+        # first; then the progress that records them (changelog, then the local store). A
+        # crash before the progress is saved reads the events again from the old progress
+        # and requests the same awards again (the signer absorbs repeats); saving progress
+        # first would turn a crash into lost awards, since the re-read events would then
+        # look like duplicates.
+        sent = []
+        for handled in outcomes:
+            for award in handled.awards:
+                sent.append(
+                    await producer.send(
+                        self._requests, self._codec.encode(award),
+                        key=award.credential_id.encode(),
+                    )
+                )  # fmt: skip
+            letter = handled.dead_letter
+            if letter is not None:
+                sent.append(
+                    await producer.send(
+                        letter.topic, letter.value, key=letter.key, headers=letter.headers
+                    )
+                )
+        await _delivered(producer, sent)
+        if saved_before is not None:
+            await saved_before
+        saved = [
+            await producer.send(
+                self._changelog, progress, key=message.key, partition=message.partition
+            )
+            for message, progress in pending.values()
+        ]
+        await _delivered(producer, saved)
+        self._local.write(
+            (message.partition, key, progress) for key, (message, progress) in pending.items()
+        )
+        for key, (_, progress) in pending.items():
+            if self._unsaved.get(key) is progress:  # not changed again by a later batch
+                del self._unsaved[key]
+
+
+def _origin_of(message: Message) -> Origin:
+    headers = message.headers or []
+    return Origin(
+        message.topic, message.partition, message.offset, message.key, message.value,
+        list(headers.items()) if isinstance(headers, Mapping) else list(headers),
+    )  # fmt: skip
+
+
 async def _process_batches(
     batches: FetchedBatches,
-    admit: Callable[[Sequence[Message]], Awaitable[_Admission]],
-    handle: Callable[[Sequence[Message], _Admission], Coroutine[Any, Any, None]],
+    steps: _BatchSteps,
     stop: _StopBetweenBatches,
     batch_seconds: float,
 ) -> None:
-    """One batch at a time, in order; the next one is taken and admitted while the one in
-    hand is handled. Both are tracked until acknowledged, so a rebalance waits for both,
-    as Faust waits for the records its streams hold; a stop or crash leaves the next one
-    unacknowledged, to be read again."""
+    """One batch at a time, in order, in three overlapping steps: batch N+2 is taken and
+    admitted and N+1 evaluated while N's outputs and progress wait for the broker's acks
+    (evaluation reads the progress N has not saved yet). ``deliver`` saves a batch's
+    progress only after the batch before it is finished. Each batch is tracked until it
+    is acknowledged, so a rebalance waits for all of them, as Faust waits for the records
+    its streams hold; a stop or crash leaves what is not finished unacknowledged, to be
+    read again."""
 
     async def take_and_admit() -> tuple[list[Message], _Admission]:
         batch = await batches.take(batch_seconds)
-        return batch, await admit(batch)
+        return batch, await steps.admit(batch)
 
-    upcoming = asyncio.ensure_future(take_and_admit())
-    while True:
-        batch, admitted = await upcoming
+    async def finish(
+        batch: list[Message], evaluated: _Evaluated, before: Awaitable[None] | None
+    ) -> None:
         # A batch is finished whole before it is acknowledged (Faust commits acknowledged
         # offsets), or the process ends before anything of it is committed.
-        stop.busy = True
-        work = asyncio.ensure_future(_or_exit(handle(batch, admitted)))
-        upcoming = asyncio.ensure_future(take_and_admit())
-        try:
-            await asyncio.shield(work)
-        except asyncio.CancelledError:
-            upcoming.cancel()
-            await work  # a stopping worker finishes its batch first
-            batches.done(batch)
-            raise
+        await steps.deliver(evaluated, before)
         batches.done(batch)
         await stop.batch_done()
+
+    upcoming = asyncio.ensure_future(take_and_admit())
+    finishing: asyncio.Future[None] | None = None
+    while True:
+        batch, admitted = await upcoming
+        if stop.requested:
+            # Left unacknowledged: the batch in flight ends the process once it is finished.
+            await asyncio.Event().wait()
+        stop.take()
+        evaluated = _or_exit_now(partial(steps.evaluate, batch, admitted))
+        upcoming = asyncio.ensure_future(take_and_admit())
+        previous = finishing
+        finishing = asyncio.ensure_future(_or_exit(finish(batch, evaluated, previous)))
+        try:
+            if previous is not None:  # two batches in flight at most
+                await asyncio.shield(previous)
+        except asyncio.CancelledError:
+            upcoming.cancel()
+            await finishing  # a stopping worker finishes its batches first
+            raise
 
 
 def _hold_records_until_restored(app: faust.App, source: str) -> None:
@@ -308,8 +370,8 @@ class _StopBetweenBatches:
 
     Faust's graceful stop lost an award in a stop test (while stopping, its streams
     acknowledge the records they skip, and it commits acknowledged offsets on its way
-    out). So a stop waits for the batch in hand to finish (its awards and progress are
-    durable), leaves the group (its partitions move at once) and exits without
+    out). So a stop takes no new batch, waits for those in hand to finish (their awards
+    and progress are durable), leaves the group (its partitions move at once) and exits without
     committing: the records since the last periodic commit are read again by the next
     owner and find themselves already in the learners' progress (no award twice). An exit
     at any other point is a crash, which loses nothing either.
@@ -320,20 +382,24 @@ class _StopBetweenBatches:
         leave_group: Callable[[], Coroutine[Any, Any, None]],
         exit_process: Callable[[int], object] = os._exit,
     ) -> None:
-        self.busy = False
-        self._requested = False
+        self.requested = False
+        self._in_hand = 0  # batches taken and not finished
         self._leave_group = leave_group
         self._exit_process = exit_process
         self._finishing: asyncio.Task[None] | None = None
 
     def request(self) -> None:
-        self._requested = True
-        if not self.busy and self._finishing is None:
+        self.requested = True
+        if not self._in_hand and self._finishing is None:
             self._finishing = asyncio.get_running_loop().create_task(self.finish())
 
+    def take(self) -> None:
+        """A batch is taken: a stop waits until it is finished."""
+        self._in_hand += 1
+
     async def batch_done(self) -> None:
-        self.busy = False
-        if self._requested and self._finishing is None:
+        self._in_hand -= 1
+        if self.requested and not self._in_hand and self._finishing is None:
             await self.finish()
 
     async def finish(self) -> None:
@@ -360,9 +426,20 @@ async def _or_exit(batch: Coroutine[Any, Any, None]) -> None:
     try:
         await batch
     except Exception:
-        # Not committed, not to be: the events are read again after the restart.
-        log.critical("processing a batch failed; exiting without committing", exc_info=True)
-        os._exit(70)  # EX_SOFTWARE; a normal exit would commit the batch (see above)
+        _exit_failed()
+
+
+def _or_exit_now(step: Callable[[], _Evaluated]) -> _Evaluated:
+    try:
+        return step()
+    except Exception:
+        _exit_failed()
+
+
+def _exit_failed() -> NoReturn:
+    # Not committed, not to be: the events are read again after the restart.
+    log.critical("processing a batch failed; exiting without committing", exc_info=True)
+    os._exit(70)  # EX_SOFTWARE; a normal exit would commit the batch (see above)
 
 
 class DeliveryFailedError(CredstreamError):
@@ -386,17 +463,6 @@ def _aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
     producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
     assert isinstance(producer, AIOKafkaProducer)
     return producer
-
-
-def _fold(
-    batch: Sequence[Message],
-    admitted: Sequence[Admitted | Handled],
-    record: Callable[[Message, Admitted | Handled], Handled],
-    metrics: Metrics,
-) -> list[Handled]:
-    results = [record(message, checked) for message, checked in zip(batch, admitted, strict=True)]
-    _count(results, metrics)
-    return results
 
 
 def _count(results: Sequence[Handled], metrics: Metrics) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,8 +16,14 @@ from faust.streams import _current_event as _CURRENT_EVENT
 
 from credstream.observability import Metrics
 from processors.catalog import Catalog
-from processors.stream import EventHandler, build_app, progress_changelog
-from processors.stream._app import DeliveryFailedError, _delivered
+from processors.stream import EventHandler, Handled, build_app, progress_changelog
+from processors.stream._app import (
+    DeliveryFailedError,
+    _BatchSteps,
+    _delivered,
+    _process_batches,
+    _StopBetweenBatches,
+)
 from processors.stream._local_store import LocalProgress
 from schemas.codec import MAX_RECORD_BYTES, Codec
 from schemas.topics import Topology
@@ -118,9 +125,7 @@ def test_delivery_waits_for_the_flush_and_reports_a_failed_record() -> None:
     asyncio.run(scenario())
 
 
-def test_a_stop_waits_for_the_batch_in_hand_leaves_the_group_and_exits() -> None:
-    from processors.stream._app import _StopBetweenBatches
-
+def test_a_stop_waits_for_the_batches_in_hand_leaves_the_group_and_exits() -> None:
     async def scenario() -> list[str]:
         steps: list[str] = []
 
@@ -128,10 +133,13 @@ def test_a_stop_waits_for_the_batch_in_hand_leaves_the_group_and_exits() -> None
             steps.append("leave")
 
         stop = _StopBetweenBatches(leave, lambda code: steps.append(f"exit {code}"))
-        stop.busy = True
+        stop.take()
+        stop.take()
         stop.request()
         await asyncio.sleep(0)
-        steps.append("batch finished")  # nothing happened before the batch ended
+        steps.append("first batch finished")  # nothing happened before the batches ended
+        await stop.batch_done()
+        steps.append("second batch finished")
         await stop.batch_done()
 
         idle = _StopBetweenBatches(leave, lambda code: steps.append(f"exit {code}"))
@@ -139,11 +147,139 @@ def test_a_stop_waits_for_the_batch_in_hand_leaves_the_group_and_exits() -> None
         await asyncio.sleep(0.01)
 
         working = _StopBetweenBatches(leave, lambda code: steps.append(f"exit {code}"))
-        working.busy = True
+        working.take()
         await working.batch_done()  # no stop asked: keeps going
         return steps
 
-    assert asyncio.run(scenario()) == ["batch finished", "leave", "exit 0", "leave", "exit 0"]
+    assert asyncio.run(scenario()) == [
+        "first batch finished", "second batch finished", "leave", "exit 0", "leave", "exit 0",
+    ]  # fmt: skip
+
+
+class _Batches:
+    """Batches 1, 2, 3... of one record each, taken at once; acknowledgements noted."""
+
+    def __init__(self, steps: list[str]) -> None:
+        self._steps = steps
+        self._next = 0
+
+    async def take(self, within: float) -> list[int]:
+        self._next += 1
+        return [self._next]
+
+    def done(self, batch: list[int]) -> None:
+        self._steps.append(f"ack {batch[0]}")
+
+
+class _Steps:
+    """Batch steps whose outputs each wait for the test to acknowledge them."""
+
+    def __init__(self, steps: list[str]) -> None:
+        self._steps = steps
+        self.acks: dict[int, asyncio.Event] = {}
+
+    async def admit(self, batch: list[int]) -> list[int]:
+        return batch
+
+    def evaluate(self, batch: list[int], admitted: list[int]) -> int:
+        self._steps.append(f"evaluate {batch[0]}")
+        self.acks[batch[0]] = asyncio.Event()
+        return batch[0]
+
+    async def deliver(self, number: int, saved_before: Awaitable[None] | None) -> None:
+        await self.acks[number].wait()
+        if saved_before is not None:
+            await saved_before
+        self._steps.append(f"save {number}")
+
+
+def test_the_next_batch_is_evaluated_while_one_is_delivered_and_saved_in_order() -> None:
+    async def scenario() -> list[str]:
+        steps: list[str] = []
+        stop = _StopBetweenBatches(_nothing, lambda code: steps.append(f"exit {code}"))
+        work = _Steps(steps)
+        loop: Any = _process_batches(_Batches(steps), work, stop, 0.0)  # type: ignore[arg-type]
+        task = asyncio.ensure_future(loop)
+        await asyncio.sleep(0.01)
+        steps.append("broker acks 2")  # out of order: 2 waits for 1 to be saved
+        work.acks[2].set()
+        await asyncio.sleep(0.01)
+        steps.append("broker acks 1")
+        work.acks[1].set()
+        await asyncio.sleep(0.01)
+        stop.request()  # 3 and 4 are in flight: 5 is not evaluated, and 4 ends the process
+        steps.append("broker acks 3 and 4")
+        work.acks[3].set()
+        work.acks[4].set()
+        await asyncio.sleep(0.01)
+        task.cancel()
+        return steps
+
+    steps = asyncio.run(scenario())
+    at = {step: number for number, step in enumerate(steps)}
+    # Two batches in flight, no more: 3 is evaluated once 1 is acknowledged.
+    assert steps[:4] == ["evaluate 1", "evaluate 2", "broker acks 2", "broker acks 1"]
+    assert at["save 1"] < at["ack 1"] < at["evaluate 3"]
+    # Saved and acknowledged in order, though the broker acknowledged 2 first.
+    assert at["ack 1"] < at["save 2"] < at["ack 2"] < at["save 3"] < at["ack 3"] < at["ack 4"]
+    assert at["ack 2"] < at["evaluate 4"] < at["broker acks 3 and 4"]
+    # After the stop: no new batch, and the exit once those in flight are finished.
+    assert "evaluate 5" not in at
+    assert steps[-2:] == ["ack 4", "exit 0"]
+
+
+class _Appending:
+    """An event handler whose progress is the stored progress plus the event's value."""
+
+    def evaluate(self, admitted: Any, stored: bytes | None) -> Handled:
+        return Handled("accepted", "t", (stored or b"") + admitted)
+
+
+class _Acked:
+    """A producer whose records are acknowledged at once; the changelog's are noted."""
+
+    def __init__(self) -> None:
+        self.changelog: list[tuple[bytes, bytes]] = []
+
+    async def send(self, topic: str, value: bytes, **options: Any) -> asyncio.Future[Any]:
+        if topic == "changelog":
+            self.changelog.append((options["key"], value))
+        (future,) = _futures(None)
+        return future
+
+    async def flush(self) -> None:
+        pass
+
+
+def test_a_batch_is_evaluated_on_the_progress_the_one_before_has_not_saved_yet() -> None:
+    async def scenario() -> tuple[list[bytes | None], list[tuple[bytes, bytes]]]:
+        local = LocalProgress(SimpleNamespace(data={}))
+        producer = _Acked()
+        steps = _BatchSteps(
+            _Appending(), Codec(), Topology("unit."),  # type: ignore[arg-type]
+            Metrics("processor", process_collectors=False), local, "changelog",
+            lambda: producer,  # type: ignore[arg-type,return-value]
+        )  # fmt: skip
+        a: Any = SimpleNamespace(key=b"t/a", partition=0)
+        first = steps.evaluate([a, a], [b"1", b"2"])
+        second = steps.evaluate([a], [b"3"])  # before the first is saved
+        seen = [local.get(0, b"t/a")]
+        await steps.deliver(first, None)
+        seen.append(local.get(0, b"t/a"))
+        third = steps.evaluate([a], [b"4"])  # the second's progress, not the store's
+        await steps.deliver(second, None)
+        await steps.deliver(third, None)
+        seen.append(local.get(0, b"t/a"))
+        return seen, producer.changelog
+
+    seen, changelog = asyncio.run(scenario())
+    assert seen == [None, b"12", b"1234"]
+    # One changelog record per key and batch: the batch's last progress.
+    assert changelog == [(b"t/a", b"12"), (b"t/a", b"123"), (b"t/a", b"1234")]
+
+
+async def _nothing() -> None:
+    pass
 
 
 def test_rocksdb_memory_is_bounded_by_the_settings(tmp_path: Path) -> None:
