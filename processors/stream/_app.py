@@ -22,13 +22,15 @@ import logging
 import os
 import signal
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, NoReturn, cast
 
 import faust
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from faust.tables.table import Table
 from faust.types import Message
 
@@ -46,6 +48,8 @@ _Admission = Sequence[Admitted | Handled]
 # A batch's outcomes, and the progress it changed (the last per key) with its record.
 _Evaluated = tuple[list[Handled], dict[bytes, tuple[Message, bytes]]]
 log = logging.getLogger("credstream.processor")
+# How the producer itself places a keyed record (murmur2, as Kafka's Java clients do).
+_PARTITIONER = DefaultPartitioner()
 
 
 def progress_changelog(app_id: str, topology: Topology) -> Topic:
@@ -211,17 +215,19 @@ class _BatchSteps:
         # and requests the same awards again (the signer absorbs repeats); saving progress
         # first would turn a crash into lost awards, since the re-read events would then
         # look like duplicates.
-        sent = []
+        awards = [
+            (award.credential_id.encode(), self._codec.encode(award))
+            for handled in outcomes
+            for award in handled.awards
+        ]
+        partitions = sorted(await producer.partitions_for(self._requests))
+        sent = await _send_batched(
+            producer, self._requests,
+            ((_PARTITIONER(key, partitions, None), key, value) for key, value in awards),
+        )  # fmt: skip
         for handled in outcomes:
-            for award in handled.awards:
-                sent.append(
-                    await producer.send(
-                        self._requests, self._codec.encode(award),
-                        key=award.credential_id.encode(),
-                    )
-                )  # fmt: skip
             letter = handled.dead_letter
-            if letter is not None:
+            if letter is not None:  # rare, and up to the producer's largest request
                 sent.append(
                     await producer.send(
                         letter.topic, letter.value, key=letter.key, headers=letter.headers
@@ -230,12 +236,10 @@ class _BatchSteps:
         await _delivered(producer, sent)
         if saved_before is not None:
             await saved_before
-        saved = [
-            await producer.send(
-                self._changelog, progress, key=message.key, partition=message.partition
-            )
-            for message, progress in pending.values()
-        ]
+        saved = await _send_batched(
+            producer, self._changelog,
+            ((message.partition, key, progress) for key, (message, progress) in pending.items()),
+        )  # fmt: skip
         await _delivered(producer, saved)
         self._local.write(
             (message.partition, key, progress) for key, (message, progress) in pending.items()
@@ -448,14 +452,35 @@ class DeliveryFailedError(CredstreamError):
 
 
 async def _delivered(producer: AIOKafkaProducer, sent: Sequence[asyncio.Future[Any]]) -> None:
-    """Wait until every record in ``sent`` is acknowledged (acks=all); raise if one failed."""
+    """Wait until every send in ``sent`` (a record, or a batch of them) is acknowledged
+    (acks=all); raise if one failed."""
     if not sent:
         return
     await producer.flush()
     failed = [f for f in sent if f.cancelled() or f.exception() is not None]
     if failed:
         first = "cancelled" if failed[0].cancelled() else repr(failed[0].exception())
-        raise DeliveryFailedError(f"{len(failed)} produced records failed: {first}")
+        raise DeliveryFailedError(f"{len(failed)} of {len(sent)} sends failed: {first}")
+
+
+async def _send_batched(
+    producer: AIOKafkaProducer, topic: str, records: Iterable[tuple[int, bytes, bytes]]
+) -> list[asyncio.Future[Any]]:
+    """(partition, key, value) records sent as one record batch per partition (more where
+    one fills): ~4 us of CPU per record here, against ~12 us for a send per record."""
+    batches: dict[int, BatchBuilder] = {}
+    sent = []
+    for partition, key, value in records:
+        batch = batches.get(partition)
+        if batch is None or batch.append(key=key, value=value, timestamp=None) is None:
+            if batch is not None:  # full
+                sent.append(await producer.send_batch(batch, topic, partition=partition))
+            batch = batches[partition] = producer.create_batch()
+            # A new batch takes its first record whatever its size.
+            batch.append(key=key, value=value, timestamp=None)
+    for partition, batch in batches.items():
+        sent.append(await producer.send_batch(batch, topic, partition=partition))
+    return sent
 
 
 def _aiokafka_producer(app: faust.App) -> AIOKafkaProducer:

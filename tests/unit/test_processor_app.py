@@ -117,7 +117,7 @@ def test_delivery_waits_for_the_flush_and_reports_a_failed_record() -> None:
         producer: Any = _Producer()
         await _delivered(producer, _futures(None, None))
         assert producer.flushed == 1
-        with pytest.raises(DeliveryFailedError, match=r"1 produced records failed.*too large"):
+        with pytest.raises(DeliveryFailedError, match=r"1 of 2 sends failed.*too large"):
             await _delivered(producer, _futures(None, ValueError("record too large")))
         await _delivered(producer, [])  # nothing sent: nothing to wait for
         assert producer.flushed == 2
@@ -236,19 +236,34 @@ class _Appending:
 
 
 class _Acked:
-    """A producer whose records are acknowledged at once; the changelog's are noted."""
+    """A producer whose sends are acknowledged at once; the changelog's records are noted."""
 
     def __init__(self) -> None:
         self.changelog: list[tuple[bytes, bytes]] = []
 
-    async def send(self, topic: str, value: bytes, **options: Any) -> asyncio.Future[Any]:
+    def create_batch(self) -> _Batch:
+        return _Batch()
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
+    async def send_batch(self, batch: _Batch, topic: str, *, partition: int) -> Any:
         if topic == "changelog":
-            self.changelog.append((options["key"], value))
+            self.changelog.extend(batch.records)
         (future,) = _futures(None)
         return future
 
     async def flush(self) -> None:
         pass
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.records: list[tuple[bytes, bytes]] = []
+
+    def append(self, *, key: bytes, value: bytes, timestamp: None) -> object:
+        self.records.append((key, value))
+        return "metadata"
 
 
 def test_a_batch_is_evaluated_on_the_progress_the_one_before_has_not_saved_yet() -> None:
