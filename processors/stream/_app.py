@@ -8,11 +8,13 @@
 - State: per-learner progress in a Faust table (RocksDB, changelog-backed).
 - Delivery: at least once. Per batch, the awards and dead letters are acknowledged
   first, then the progress changelog, then the local store is written; offsets are
-  committed after that (Faust flushes before it commits). A crash anywhere re-reads the
-  events from progress that does not include them, so an award can be requested twice,
-  never lost; awards carry deterministic credential ids, and the signer's conditional
-  writes make a repeated award harmless. A stop (SIGTERM, SIGINT) finishes the batch in
-  hand and exits without Faust's shutdown, which commits records it never processed.
+  committed after that (Faust flushes before it commits). The next batch is evaluated
+  while one waits for acks, but progress is saved, and offsets acknowledged, in batch
+  order. A crash anywhere re-reads the events from progress that does not include them,
+  so an award can be requested twice, never lost; awards carry deterministic credential
+  ids, and the signer's conditional writes make a repeated award harmless. A stop
+  (SIGTERM, SIGINT) finishes the batches in hand and exits without Faust's shutdown,
+  which commits records it never processed.
 """
 
 from __future__ import annotations
@@ -291,7 +293,7 @@ async def _process_batches(
         if stop.requested:
             # Left unacknowledged: the batch in flight ends the process once it is finished.
             await asyncio.Event().wait()
-        stop.take()
+        stop.batch_taken()
         evaluated = _or_exit_now(partial(steps.evaluate, batch, admitted))
         upcoming = asyncio.ensure_future(take_and_admit())
         previous = finishing
@@ -375,10 +377,10 @@ class _StopBetweenBatches:
     Faust's graceful stop lost an award in a stop test (while stopping, its streams
     acknowledge the records they skip, and it commits acknowledged offsets on its way
     out). So a stop takes no new batch, waits for those in hand to finish (their awards
-    and progress are durable), leaves the group (its partitions move at once) and exits without
-    committing: the records since the last periodic commit are read again by the next
-    owner and find themselves already in the learners' progress (no award twice). An exit
-    at any other point is a crash, which loses nothing either.
+    and progress are durable), leaves the group (its partitions move at once) and exits
+    without committing: the records since the last periodic commit are read again by the
+    next owner and find themselves already in the learners' progress (no award twice). An
+    exit at any other point is a crash, which loses nothing either.
     """
 
     def __init__(
@@ -397,8 +399,8 @@ class _StopBetweenBatches:
         if not self._in_hand and self._finishing is None:
             self._finishing = asyncio.get_running_loop().create_task(self.finish())
 
-    def take(self) -> None:
-        """A batch is taken: a stop waits until it is finished."""
+    def batch_taken(self) -> None:
+        """A stop waits until this batch is finished too."""
         self._in_hand += 1
 
     async def batch_done(self) -> None:

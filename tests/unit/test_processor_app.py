@@ -133,8 +133,8 @@ def test_a_stop_waits_for_the_batches_in_hand_leaves_the_group_and_exits() -> No
             steps.append("leave")
 
         stop = _StopBetweenBatches(leave, lambda code: steps.append(f"exit {code}"))
-        stop.take()
-        stop.take()
+        stop.batch_taken()
+        stop.batch_taken()
         stop.request()
         await asyncio.sleep(0)
         steps.append("first batch finished")  # nothing happened before the batches ended
@@ -147,7 +147,7 @@ def test_a_stop_waits_for_the_batches_in_hand_leaves_the_group_and_exits() -> No
         await asyncio.sleep(0.01)
 
         working = _StopBetweenBatches(leave, lambda code: steps.append(f"exit {code}"))
-        working.take()
+        working.batch_taken()
         await working.batch_done()  # no stop asked: keeps going
         return steps
 
