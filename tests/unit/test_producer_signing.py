@@ -23,6 +23,7 @@ from producers import (
     TamperedEventError,
     UnknownEngineError,
     UnsignedEventError,
+    VerifiedEvent,
     signed_message,
     verify_event,
     verify_events,
@@ -151,6 +152,21 @@ def test_signatures_read_on_one_thread_are_checked_on_another_alike_each_time() 
 def test_a_batch_with_a_malformed_registered_key_checks_each_alone() -> None:
     verdicts = verify_events(_signed_events(6), {"lms": KEYS["lms"][:31]})
     assert all(isinstance(v, TamperedEventError) for v in verdicts)
+
+
+def test_a_registered_key_off_the_curve_fails_its_events_alone() -> None:
+    # 32 bytes, but y = 2 is no point of the curve: the batch check raises, and the
+    # bisection checks each event of the batch alone.
+    off_curve = EventSigner("broken", Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+    events = _signed_events(8)
+    for number in (2, 5):
+        headers = off_curve.headers(f"e-{number}", FINGERPRINT, 1, events[number].value)
+        events[number] = SignedEvent(f"e-{number}", "broken", FINGERPRINT, VALUE, headers)
+    keys = KEYS | {"broken": bytes([2]) + bytes(31)}
+    verdicts = verify_events(events, keys)
+    refused = [n for n, v in enumerate(verdicts) if isinstance(v, TamperedEventError)]
+    assert refused == [2, 5]
+    assert all(isinstance(v, VerifiedEvent) for n, v in enumerate(verdicts) if n not in refused)
 
 
 @settings(max_examples=60, deadline=None)
