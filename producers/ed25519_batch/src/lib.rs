@@ -50,10 +50,10 @@ fn verify_batch(
 
 struct NotAKey;
 
-/// Each key as a curve point. Decompressing one costs about a signature check's worth of
-/// field arithmetic, so each distinct key is decompressed once: a batch's events mostly
-/// share a few engines' keys. (Under the interpreter lock, once per event, this was a
-/// twentieth of the processor's lock time.)
+/// Each key as a curve point. Decompressing one costs about a fifth of what a signature
+/// adds to a batch check, so each distinct key is decompressed once: a batch's events
+/// mostly share a few engines' keys. (Under the interpreter lock, once per event, this
+/// was a twentieth of the processor's lock time.)
 fn curve_points(keys: &[&[u8; 32]]) -> Result<Vec<VerifyingKey>, NotAKey> {
     let mut distinct: HashMap<&[u8; 32], VerifyingKey> = HashMap::new();
     keys.iter()
