@@ -12,15 +12,7 @@ from kafka.structs import OffsetAndMetadata
 from credstream.clients import delete_topics, ensure_topics, kafka_consumer, kafka_producer
 from credstream.settings import KafkaSettings
 from schemas.topics import Topic
-
-
-def _drain(consumer, want: int, seconds: float = 30.0) -> list:  # type: ignore[no-untyped-def]
-    records: list = []  # type: ignore[type-arg]
-    deadline = time.monotonic() + seconds
-    while len(records) < want and time.monotonic() < deadline:
-        for batch in consumer.poll(timeout_ms=500).values():
-            records.extend(batch)
-    return records
+from tests.integration.workers import drain
 
 
 def test_round_trip_and_committed_offsets_survive_restart(
@@ -40,7 +32,7 @@ def test_round_trip_and_committed_offsets_survive_restart(
 
     group = f"test-group-{uuid.uuid4().hex[:8]}"
     first = kafka_consumer(kafka, group, fresh_topic.name)
-    records = _drain(first, len(sent))
+    records = drain(first, len(sent))
     assert sorted(r.value for r in records) == sorted(sent)
 
     # Commit only the first half of each partition, as if the rest had not been processed.
@@ -57,7 +49,7 @@ def test_round_trip_and_committed_offsets_survive_restart(
     first.close()
 
     second = kafka_consumer(kafka, group, fresh_topic.name)
-    remaining = _drain(second, len(sent) - len(processed))
+    remaining = drain(second, len(sent) - len(processed))
     second.close()
     resumed = [r.value for r in remaining]
     assert sorted(resumed) == sorted(set(sent) - processed), (

@@ -13,7 +13,7 @@ from credstream.clients import kafka_consumer
 from credstream.settings import KafkaSettings
 from processors.stream._app import _PARTITIONER, _delivered, _send_batched
 from schemas.topics import Topic
-from tests.integration.test_kafka_roundtrip import _drain
+from tests.integration.workers import drain
 
 
 def test_batched_sends_arrive_in_order_where_a_keyed_send_puts_them(
@@ -39,7 +39,7 @@ def test_batched_sends_arrive_in_order_where_a_keyed_send_puts_them(
 
     consumer = kafka_consumer(kafka, "test-batched-sends", fresh_topic.name)
     try:
-        received = _drain(consumer, len(records))
+        received = drain(consumer, len(records))
     finally:
         consumer.close()
     assert len(received) == len(records)

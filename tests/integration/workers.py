@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from credstream.pipeline import LocalPipeline, catalog_courses, group_progress, prepare
 from credstream.settings import KafkaSettings, S3Settings
@@ -59,3 +61,13 @@ def produce_events(pipeline: LocalPipeline, events: list[AssessmentCompleted]) -
 def committed_everything(kafka: KafkaSettings, group: str, topic: str) -> bool:
     committed, end = group_progress(kafka, group, topic)
     return committed >= end
+
+
+def drain(consumer: Any, want: int, seconds: float = 30.0) -> list[Any]:
+    """Poll a kafka-python consumer until ``want`` records came, or ``seconds`` passed."""
+    records: list[Any] = []
+    deadline = time.monotonic() + seconds
+    while len(records) < want and time.monotonic() < deadline:
+        for batch in consumer.poll(timeout_ms=500).values():
+            records.extend(batch)
+    return records
