@@ -4,9 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # Rust extensions built with cargo: the processor's Ed25519 batch verifier, the codec's
-# Avro reader.
+# Avro reader and writer.
 ED25519 := producers/ed25519_batch
-AVRO   := schemas/avro_reader
+AVRO   := schemas/avro_native
 
 .PHONY: setup up down demo test lint unit integration tools faults chaos
 

@@ -110,6 +110,6 @@ def test_the_dockerfile_builds_a_non_root_worker_image() -> None:
         for cargo in (DEPLOY.parent / package).rglob("Cargo.toml")
         if "target" not in cargo.parts
     )
-    assert crates == ["producers/ed25519_batch", "schemas/avro_reader"]
+    assert crates == ["producers/ed25519_batch", "schemas/avro_native"]
     wheeled = next(line for line in dockerfile.splitlines() if "pip wheel" in line)
     assert all(f"./{crate}" in wheeled for crate in crates)

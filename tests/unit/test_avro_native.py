@@ -1,4 +1,5 @@
-"""The Rust Avro reader returns what fastavro returns, and fails where fastavro fails."""
+"""The Rust Avro reader returns what fastavro returns, and fails where fastavro fails; the
+writer writes what fastavro writes, and leaves to fastavro the values it does not take."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from typing import Any
 
 import fastavro
 import pytest
-from credstream_avro_reader import Reader
+from credstream_avro_native import Reader, Writer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas._contracts import load_contracts
-from schemas.codec import Codec, DecodeError
+from schemas.codec import Codec, DecodeError, EncodeError
+from schemas.models import AssessmentCompleted, Learner
 
 # Every kind of node the reader compiles, nested and named, with references by name.
 EVERY_KIND: dict[str, Any] = {
@@ -219,3 +221,113 @@ def test_the_codec_reads_current_records_natively_with_fastavros_errors_otherwis
         codec.decode_dict(encoded + b"\x00")
     with pytest.raises(DecodeError, match="do not decode with schema revision"):
         codec.decode_dict(encoded[:-3])
+
+
+# What the writer supports (no float; unions of null and one type), every kind of it.
+WRITABLE: dict[str, Any] = {
+    **EVERY_KIND,
+    "name": "Writable",
+    "fields": [
+        *(f for f in EVERY_KIND["fields"] if f["name"] not in ("single", "inner", "inners")),
+        {
+            "name": "inner",
+            "type": {
+                "type": "record",
+                "name": "Inner",
+                "fields": [
+                    {"name": "maybe", "type": ["null", "string"]},
+                    {"name": "colour", "type": ["Colour", "null"]},
+                    {"name": "flag", "type": ["null", "boolean"]},
+                    {"name": "raw", "type": ["null", "bytes"]},
+                    {"name": "count", "type": ["null", "long"]},
+                    {"name": "tags", "type": ["null", {"type": "map", "values": "string"}]},
+                ],
+            },
+        },
+        {"name": "inners", "type": {"type": "array", "items": "test.avro.Inner"}},
+    ],
+}
+WRITABLE_SCHEMAS = [WRITABLE] + [json.loads(c.current.schema_json) for c in load_contracts()]
+
+
+@pytest.mark.parametrize("schema", WRITABLE_SCHEMAS, ids=lambda s: s["name"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_records_write_as_fastavro_writes_them(schema: Any, data: st.DataObject) -> None:
+    value = data.draw(values_of(schema, {}))
+    as_tuples = data.draw(st.booleans())  # arrays as tuples, as models hold them
+    if as_tuples:
+        value = _lists_to_tuples(value)
+    assert Writer(schema).write(b"\xc3\x01", value) == b"\xc3\x01" + write(schema, value)
+
+
+def _lists_to_tuples(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_lists_to_tuples(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _lists_to_tuples(item) for key, item in value.items()}
+    return value
+
+
+def test_records_are_read_from_attributes_too() -> None:
+    event = AssessmentCompleted(
+        event_id="e", tenant_id="t", engine_id="g", learner=Learner(id="l"), course_id="c",
+        assessment_id="a", score=1, max_score=2.5, occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    schema = json.loads(Codec().contract(AssessmentCompleted).current.schema_json)
+    assert Writer(schema).write(b"", event) == write(schema, event.model_dump())
+
+
+@pytest.mark.parametrize(
+    ("schema", "value"),
+    [
+        ({"type": "long", "logicalType": "timestamp-millis"}, datetime(2026, 1, 1)),  # naive
+        ("long", 2.0),
+        ("long", True),
+        ("long", 2**63),  # fastavro writes a longer varint
+        ("double", "1.5"),
+        ("boolean", 1),
+        ("string", "\udc80"),  # a lone surrogate: not UTF-8
+        ("bytes", bytearray(b"x")),
+        ({"type": "enum", "name": "E", "symbols": ["A"]}, "B"),
+        ({"type": "fixed", "name": "F", "size": 2}, b"x"),
+        (["null", "string"], ("string", "x")),  # fastavro's (branch, value) notation
+        (["null", "string"], 5),
+        ({"type": "map", "values": "long"}, {1: 2}),
+        ({"type": "array", "items": "long"}, {1, 2}),
+        ({"type": "record", "name": "R", "fields": [{"name": "a", "type": "long"}]}, {}),
+        ({"type": "record", "name": "R", "fields": [{"name": "a", "type": "long"}]}, object()),
+    ],
+)
+def test_values_it_does_not_take_are_left_to_fastavro(schema: Any, value: Any) -> None:
+    assert Writer(schema).write(b"", value) is None
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        "float",
+        ["null", "string", "long"],
+        ["string", "long"],
+        ["null", {"type": "record", "name": "R", "fields": []}],
+        ["null", {"type": "array", "items": "long"}],
+        {"type": "int", "logicalType": "date"},
+    ],
+)
+def test_schemas_the_writer_does_not_support_are_refused_at_construction(schema: Any) -> None:
+    with pytest.raises(ValueError):
+        Writer(schema)
+
+
+def test_the_codec_encodes_natively_with_fastavros_results_and_errors_otherwise() -> None:
+    codec = Codec()
+    contract = codec.contract("credential.status.v1")
+    record = {"credential_id": "c", "tenant_id": "t", "action": "revoke", "reason": None}
+    aware = {**record, "requested_at": datetime(2026, 11, 30, tzinfo=UTC)}
+    header = codec.encode_dict(contract.name, aware)[:10]
+    assert codec.encode_dict(contract.name, aware) == header + write(contract.current.schema, aware)
+    # Left to fastavro: written as fastavro writes it, or refused with its reason.
+    naive = {**record, "requested_at": datetime(2026, 11, 30)}
+    assert codec.encode_dict(contract.name, naive) == header + write(contract.current.schema, naive)
+    with pytest.raises(EncodeError, match=r"credential\.status\.v1: ValueError: .*'cancel'"):
+        codec.encode_dict(contract.name, {**aware, "action": "cancel"})
