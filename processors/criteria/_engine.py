@@ -38,7 +38,7 @@ from processors.criteria._progress import (
     Record,
     credential_id,
 )
-from schemas.models import AssessmentCompleted, CredentialRequested, Evidence, Learner
+from schemas.models import AssessmentCompleted, CredentialRequested, Evidence
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NEVER = -(2**62)
@@ -185,7 +185,7 @@ def _award(
         tenant_id=event.tenant_id,
         achievement_key=achievement.key,
         achievement_version=achievement.version,
-        learner=Learner(id=event.learner.id, email=event.learner.email),
+        learner=event.learner,  # validated and frozen: taken as it is
         awarded_at=_EPOCH + timedelta(milliseconds=completed),
         evidence=tuple(
             Evidence(

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from credstream.commands.evaluate import evaluate as evaluate_command
 from credstream.errors import InvalidInputError
@@ -248,6 +250,18 @@ def test_credential_id_is_uuid5_of_tenant_key_version_learner() -> None:
     _, awards = run(catalog('{assessment: "c/m1"}'), [event("c/m1")])
     assert awards[0].credential_id == expected
     assert awards[0].learner.email == "l1@example.edu"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tenant=st.text(min_size=1), key=st.text(min_size=1), version=st.integers(1, 10**6),
+    learner=st.text(min_size=1),
+)  # fmt: skip
+def test_credential_id_is_exactly_uuid5s_text(
+    tenant: str, key: str, version: int, learner: str
+) -> None:
+    expected = str(uuid.uuid5(CREDENTIAL_NAMESPACE, f"{tenant}/{key}/{version}/{learner}"))
+    assert credential_id(tenant, key, version, learner) == expected
 
 
 def test_award_time_source_and_evidence_of_the_completing_event() -> None:
