@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from credstream.clients import delete_topics
+from credstream.clients import delete_objects, delete_topics
 from credstream.devstack import DevStack
 from credstream.e2e import RunResult, Sample, expected_awards, produce, run
 from credstream.errors import InvalidInputError
@@ -110,6 +110,7 @@ def _phase(
         )  # fmt: skip
     finally:
         delete_topics(pipeline.kafka, pipeline.kafka.topic_prefix)
+        delete_objects(pipeline.store, f"{pipeline.tenant}/")
 
 
 def store_capacity(stack: DevStack, count: int = 4000) -> float:
@@ -117,14 +118,14 @@ def store_capacity(stack: DevStack, count: int = 4000) -> float:
     from signers.storage import pipelined_store
     from signers.storage.bench import measure_puts
 
-    store = pipelined_store(
-        S3Settings(endpoint_url=stack.s3_endpoint(), bucket=stack.settings.s3_bucket),
-        connections=8,
-    )
+    settings = S3Settings(endpoint_url=stack.s3_endpoint(), bucket=stack.settings.s3_bucket)
+    store = pipelined_store(settings, connections=8)
+    prefix = f"bench/store/{uuid.uuid4().hex}/"
     try:
-        return measure_puts("capacity", store, count).objects_per_second
+        return measure_puts("capacity", store, count, prefix=prefix).objects_per_second
     finally:
         store.close()
+        delete_objects(settings, prefix)
 
 
 def broker_capacity(stack: DevStack, count: int = 100_000) -> float:

@@ -18,6 +18,7 @@ from schemas.topics import DEAD_LETTER_MAX_BYTES, Topic
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 
 def kafka_producer(settings: KafkaSettings, **overrides: Any) -> KafkaProducer:
@@ -121,3 +122,32 @@ def delete_topics(settings: KafkaSettings, prefix: str) -> list[str]:
         return doomed
     finally:
         admin.close()
+
+
+def delete_objects(settings: S3Settings, prefix: str) -> int:
+    """Delete every object whose key starts with ``prefix``; returns how many.
+
+    For runs that own a prefix (benchmarks): left behind, one day's runs had filled the
+    local store with 18 GB (a 200,000-credential burst leaves ~4.7 GB of credentials and
+    badges).
+    """
+    if not prefix:
+        raise ValueError("a prefix is needed: an empty one would delete every object")
+    client = s3_client(settings)
+    deleted = 0
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=settings.bucket, Prefix=prefix, PaginationConfig={"PageSize": 1000}
+    )
+    for page in pages:
+        keys: list[ObjectIdentifierTypeDef] = [
+            {"Key": item["Key"]} for item in page.get("Contents", [])
+        ]
+        if keys:  # a page holds at most 1,000 keys: what one DeleteObjects takes
+            answer = client.delete_objects(
+                Bucket=settings.bucket, Delete={"Objects": keys, "Quiet": True}
+            )
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise RuntimeError(f"could not delete {first.get('Key')}: {first.get('Message')}")
+            deleted += len(keys)
+    return deleted

@@ -28,10 +28,16 @@ def _cpu_seconds() -> float:
 
 
 def measure_puts(
-    name: str, store: WriteOnceStore, count: int, size: int = 1500, batch: int = 256
+    name: str,
+    store: WriteOnceStore,
+    count: int,
+    size: int = 1500,
+    batch: int = 256,
+    prefix: str | None = None,
 ) -> StoreBenchResult:
-    """Write ``count`` new objects of ``size`` bytes in batches; every one must be created."""
-    prefix = f"bench/store/{uuid.uuid4().hex}"
+    """Write ``count`` new objects of ``size`` bytes in batches, under ``prefix`` (a new
+    one by default); every one must be created."""
+    prefix = prefix if prefix is not None else f"bench/store/{uuid.uuid4().hex}"
     body = os.urandom(size)
     writes = [ObjectWrite(f"{prefix}/{i}.json", body) for i in range(count)]
     cpu, wall = _cpu_seconds(), time.perf_counter()

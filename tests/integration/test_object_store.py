@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from credstream.clients import s3_client
+from credstream.clients import delete_objects, s3_client
 from credstream.settings import S3Settings
 from signers.storage import (
     Boto3Store,
@@ -63,3 +63,17 @@ def test_unreachable_store_raises_after_the_retry_budget() -> None:
     with pytest.raises(StoreUnavailableError, match="after 4 attempts"):
         dead.put_new([ObjectWrite("x.json", b"{}")])
     assert slept == [0.1, 0.2, 0.4]
+
+
+def test_delete_objects_removes_the_prefix_and_nothing_else(s3, store: S3Settings) -> None:  # type: ignore[no-untyped-def]
+    run = f"run-{uuid.uuid4().hex[:8]}/"
+    ours = [f"{run}credentials/{i}.json" for i in range(1001)]  # more than a page
+    other = f"{run[:-1]}x/credentials/0.json"  # shares the text, not the prefix
+    for key in [*ours, other]:
+        s3.put_object(Bucket=store.bucket, Key=key, Body=b"{}")
+    assert delete_objects(store, run) == len(ours)
+    left = s3.list_objects_v2(Bucket=store.bucket, Prefix=run[:-1]).get("Contents", [])
+    assert [item["Key"] for item in left] == [other]
+    assert delete_objects(store, other) == 1
+    with pytest.raises(ValueError, match="a prefix is needed"):
+        delete_objects(store, "")
