@@ -153,6 +153,15 @@ impl<'py> Compiler<'py> {
     }
 }
 
+/// The schema's JSON, as `json.loads` returns it, compiled to its root node.
+fn compile(py: Python<'_>, schema: &Bound<'_, PyAny>) -> PyResult<Node> {
+    let mut compiler = Compiler {
+        py,
+        named: HashMap::new(),
+    };
+    compiler.compile(schema, "")
+}
+
 /// Whether a value of the node can be encoded in no bytes at all.
 fn may_be_empty(node: &Node) -> bool {
     match node {
@@ -286,11 +295,7 @@ impl Reader {
     /// a schema this reader does not support.
     #[new]
     fn new(py: Python<'_>, schema: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let mut compiler = Compiler {
-            py,
-            named: HashMap::new(),
-        };
-        let root = compiler.compile(schema, "")?;
+        let root = compile(py, schema)?;
         let datetime = py.import("datetime")?;
         Ok(Reader {
             root,
@@ -414,11 +419,7 @@ impl Writer {
     /// a schema this writer does not support.
     #[new]
     fn new(py: Python<'_>, schema: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let mut compiler = Compiler {
-            py,
-            named: HashMap::new(),
-        };
-        let root = compiler.compile(schema, "")?;
+        let root = compile(py, schema)?;
         writable(&root)?;
         let datetime = py.import("datetime")?;
         let utc = datetime.getattr("timezone")?.getattr("utc")?;
