@@ -120,12 +120,12 @@ def store_capacity(stack: DevStack, count: int = 4000) -> float:
 
     settings = S3Settings(endpoint_url=stack.s3_endpoint(), bucket=stack.settings.s3_bucket)
     store = pipelined_store(settings, connections=8)
-    prefix = f"bench/store/{uuid.uuid4().hex}/"
+    prefix = f"bench/store/{uuid.uuid4().hex}"
     try:
         return measure_puts("capacity", store, count, prefix=prefix).objects_per_second
     finally:
         store.close()
-        delete_objects(settings, prefix)
+        delete_objects(settings, f"{prefix}/")
 
 
 def broker_capacity(stack: DevStack, count: int = 100_000) -> float:

@@ -197,18 +197,24 @@ class Codec:
     def encode(self, record: BaseModel) -> bytes:
         contract = self.contract(type(record))
         native = self._attribute_writers.get(contract.model)
-        encoded = native.write(self._header(contract), record) if native is not None else None
-        if encoded is not None:
-            return encoded
-        return self.encode_dict(contract.name, record.model_dump())
+        if native is None:
+            return self.encode_dict(contract.name, record.model_dump())
+        encoded = native.write(self._header(contract), record)
+        # What the writer left from the attributes it would leave from the dump too.
+        return (
+            encoded if encoded is not None else self._fastavro_encode(contract, record.model_dump())
+        )
 
     def encode_dict(self, contract_name: str, record: Mapping[str, Any]) -> bytes:
         contract = self.contract(contract_name)
-        header = self._header(contract)
         native = self._writers[contract.name]
-        encoded = native.write(header, record) if native is not None else None
+        encoded = native.write(self._header(contract), record) if native is not None else None
         if encoded is not None:
             return encoded
+        return self._fastavro_encode(contract, record)
+
+    def _fastavro_encode(self, contract: Contract, record: Mapping[str, Any]) -> bytes:
+        header = self._header(contract)
         buffer = io.BytesIO()
         buffer.write(header)
         try:

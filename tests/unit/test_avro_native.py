@@ -331,3 +331,6 @@ def test_the_codec_encodes_natively_with_fastavros_results_and_errors_otherwise(
     assert codec.encode_dict(contract.name, naive) == header + write(contract.current.schema, naive)
     with pytest.raises(EncodeError, match=r"credential\.status\.v1: ValueError: .*'cancel'"):
         codec.encode_dict(contract.name, {**aware, "action": "cancel"})
+    # A model's attributes the writer leaves go to fastavro too, by its dump.
+    model = contract.model.model_validate(naive)
+    assert codec.encode(model) == header + write(contract.current.schema, model.model_dump())
