@@ -50,6 +50,7 @@ class BenchPlan:
     home: Path
     passphrase: str
     rate: float = 0.0  # events/s offered open loop in the main phase; 0: a backlog
+    latency_rate: float = 0.0  # events/s offered in the latency phase; 0: half sustained
 
 
 def _events(
@@ -167,19 +168,18 @@ def bench_e2e(
             echo(f"  {sample.seconds:6.1f}s events {sample.events_consumed:,} "
                  f"issued {sample.credentials_issued:,}")  # fmt: skip
 
-    offered = f"offered at {plan.rate:,.0f}/s" if plan.rate else "as a backlog"
-    echo(f"throughput: {plan.events:,} {plan.workload} events {offered} ...")
+    how = f"offered at {plan.rate:,.0f}/s" if plan.rate else "as a backlog"
+    echo(f"throughput: {plan.events:,} {plan.workload} events {how} ...")
     main = _phase(
         stack, plan, "main", plan.events, rate=plan.rate, backlog=not plan.rate,
         on_sample=progress, badges=True,
     )  # fmt: skip
     rate = main.credentials_per_second if plan.workload == "burst" else main.events_per_second
-    half = max(1.0, rate / 2)
-    latency_events = max(100, int(half * plan.latency_seconds))
-    echo(
-        f"latency: {latency_events:,} events offered at {half:,.0f}/s (half the sustained rate) ..."
-    )
-    latency = _phase(stack, plan, "latency", latency_events, rate=half, backlog=False)
+    offered = plan.latency_rate or max(1.0, rate / 2)
+    latency_events = max(100, int(offered * plan.latency_seconds))
+    which = "as asked" if plan.latency_rate else "half the sustained rate"
+    echo(f"latency: {latency_events:,} events offered at {offered:,.0f}/s ({which}) ...")
+    latency = _phase(stack, plan, "latency", latency_events, rate=offered, backlog=False)
     echo(f"baseline: {plan.baseline_events:,} events, reference canonicalization + boto3 ...")
     baseline = _phase(
         stack, plan, "baseline", plan.baseline_events,
@@ -195,11 +195,19 @@ def bench_e2e(
         "credentials_per_second": round(main.credentials_per_second, 1),
         "seconds": round(main.seconds, 1),
         "offered_rate": plan.rate or None,
-        "offered_rate_for_latency": round(half, 1),
+        "offered_rate_for_latency": round(offered, 1),
         "p50_seconds": summary["p50_seconds"],
         "p95_seconds": summary["p95_seconds"],
         "p99_seconds": summary["p99_seconds"],
+        # The processor's share of that latency: event -> credential.requested.
+        "p50_to_requested_seconds": summary["p50_to_requested_seconds"],
+        "p99_to_requested_seconds": summary["p99_to_requested_seconds"],
         "backlog_p99_seconds": main.summary()["p99_seconds"],
+        # Cores each process used while the latency was measured (badges included).
+        "latency_phase_cores": {
+            name: round(cpu / max(latency.seconds, 1e-9), 2)
+            for name, cpu in latency.cpu_seconds.items()
+        },
         "lost": main.lost + latency.lost,
         "duplicates": main.duplicates + latency.duplicates,
         "unexpected": main.unexpected + latency.unexpected,

@@ -65,21 +65,26 @@ class RunResult:
     events_per_second: float = 0.0
     credentials_per_second: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    # The same credentials' latency up to credential.requested (the processor's share).
+    to_requested: list[float] = field(default_factory=list)
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
 
-    def percentile(self, q: float) -> float | None:
-        if not self.latencies:
+    def percentile(self, q: float, latencies: Sequence[float] | None = None) -> float | None:
+        values = self.latencies if latencies is None else latencies
+        if not values:
             return None
-        ordered = sorted(self.latencies)
+        ordered = sorted(values)
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
     def summary(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["latencies"], data["samples"]
+        del data["latencies"], data["to_requested"], data["samples"]
         data["p50_seconds"] = self.percentile(0.50)
         data["p95_seconds"] = self.percentile(0.95)
         data["p99_seconds"] = self.percentile(0.99)
+        data["p50_to_requested_seconds"] = self.percentile(0.50, self.to_requested)
+        data["p99_to_requested_seconds"] = self.percentile(0.99, self.to_requested)
         return data
 
 
@@ -136,6 +141,7 @@ def _sample(
     start: float,
     workers: dict[str, Worker],
     extra: dict[str, int],
+    generating: bool,
 ) -> Sample:
     topology = pipeline.topology
     consumed, _ = watch.progress(processor_group(pipeline.kafka), topology.assessments.name)
@@ -150,6 +156,8 @@ def _sample(
         baked = watch.progress(renderer_group(pipeline.kafka), topology.issued.name)[0]
     cpu = {name: worker.cpu_seconds() for name, worker in workers.items()}
     cpu.update({name: tree_cpu_seconds(pid) for name, pid in extra.items()})
+    if generating:  # this process: signing and producing the events, and sampling
+        cpu["load-generator"] = time.process_time()
     return Sample(time.monotonic() - start, consumed, awards, issued, dead, cpu, baked)
 
 
@@ -195,7 +203,7 @@ def run(
         moved = start
         issued_at: int | None = None  # samples taken until every credential was announced
         while time.monotonic() < deadline:
-            sample = _sample(pipeline, watch, start, workers, service_pids or {})
+            sample = _sample(pipeline, watch, start, workers, service_pids or {}, not backlog)
             previous = result.samples[-1] if result.samples else None
             result.samples.append(sample)
             if on_sample is not None:
@@ -285,11 +293,17 @@ def _measure(
     sent_at: dict[str, float] = {}
     for record in read_all(pipeline.kafka, topology.assessments.name, want=len(events), seconds=30):
         sent_at[codec.decode_dict(record.value).record["event_id"]] = record.timestamp / 1000
+    requested_at: dict[str, float] = {}
+    for record in read_all(pipeline.kafka, topology.requests.name, want=len(expected), seconds=30):
+        requested_at.setdefault(record.key.decode(), record.timestamp / 1000)
     source = {a.credential_id: a.source_event_id for a in expected}
     for record, notice in zip(issued, announced, strict=True):
         event = source.get(notice.credential_id)
         if event in sent_at:
             result.latencies.append(max(0.0, record.timestamp / 1000 - sent_at[event]))
+            if notice.credential_id in requested_at:
+                requested = requested_at[notice.credential_id] - sent_at[event]
+                result.to_requested.append(max(0.0, requested))
 
 
 def _cpu_between(first: Sample, last: Sample) -> dict[str, float]:

@@ -146,6 +146,12 @@ def _cli_rates(count: int, suite: str) -> dict[str, float]:
 @click.option("--latency-seconds", default=30.0, show_default=True,
               help="How long the half-rate latency phase offers events.")  # fmt: skip
 @click.option(
+    "--latency-rate",
+    default=0.0,
+    type=click.FloatRange(min=0),
+    help="Offer the latency phase at this many events/s (default: half the sustained rate).",
+)
+@click.option(
     "--results", type=click.Path(path_type=Path), default=Path("results"), show_default=True
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -155,6 +161,7 @@ def e2e(
     rate: float,
     baseline_events: int,
     latency_seconds: float,
+    latency_rate: float,
     results: Path,
     as_json: bool,
 ) -> None:
@@ -176,6 +183,7 @@ def e2e(
         rate=rate,
         baseline_events=baseline_events,
         latency_seconds=latency_seconds,
+        latency_rate=latency_rate,
         catalog=load_catalog(PROJECT_ROOT / "deploy" / "catalogs" / "example-u.yaml"),
         home=stack.settings.home / "bench",
         passphrase=secrets.token_urlsafe(16),

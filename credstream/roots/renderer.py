@@ -32,11 +32,11 @@ class RendererSettings(BaseSettings):
     # How long an issuer's uploaded artwork is cached before it is looked up again.
     artwork_ttl_seconds: float = Field(default=300.0, ge=0)
     store_connections: int = Field(default=4, ge=1)
-    # Issuance first (signers/render/_yield.py): the renderer pauses while more records
-    # than yield_above_backlog wait for issuance (events for the processors, credential
-    # requests for the signers).
+    # Issuance first (signers/render/_yield.py): the renderer pauses while issuance is
+    # more than yield_above_seconds behind (what waits for the processors and signers,
+    # over the rate they work at).
     yield_to_issuance: bool = True
-    yield_above_backlog: int = Field(default=2_000, ge=0)
+    yield_above_seconds: float = Field(default=0.5, ge=0)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
@@ -77,11 +77,11 @@ def run_renderer(settings: RendererSettings) -> None:
             (signer_group(settings.kafka), topology.requests.name),
         ]
 
-        def issuance_backlog() -> int:
-            return sum(end - done for done, end in (watch.progress(*stage) for stage in issuance))
+        def issuance_progress() -> list[tuple[int, int]]:
+            return [watch.progress(*stage) for stage in issuance]
 
         periodic.append(
-            (1.0, YieldToIssuance(consumer, issuance_backlog, settings.yield_above_backlog))
+            (1.0, YieldToIssuance(consumer, issuance_progress, settings.yield_above_seconds))
         )
     loop = BatchLoop(
         consumer,
