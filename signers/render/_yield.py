@@ -4,7 +4,7 @@ Baked badges are off the critical path (they may lag and never delay issuance), 
 renderer at work takes CPU and, above all, store capacity from the signer: a read and two
 writes per credential against the signer's one write. On the 2-core benchmark host,
 badges baked beside issuance offered 600 credentials/s (half its capacity) took p99 from
-1.3-1.6 s to 3.9-5.5 s, though the renderer itself ran niced: the store served its writes
+0.8-1.6 s to 3.9-5.5 s, though the renderer itself ran niced: the store served its writes
 at full priority.
 
 So the renderer watches issuance's delay: the records the issuing stages have not
