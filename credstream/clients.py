@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 from kafka import KafkaConsumer, KafkaProducer
 
+from credstream.errors import StorageError
 from credstream.settings import KafkaSettings, S3Settings
 from schemas.topics import DEAD_LETTER_MAX_BYTES, Topic
 
@@ -148,6 +149,6 @@ def delete_objects(settings: S3Settings, prefix: str) -> int:
             )
             if answer.get("Errors"):
                 first = answer["Errors"][0]
-                raise RuntimeError(f"could not delete {first.get('Key')}: {first.get('Message')}")
+                raise StorageError(f"could not delete {first.get('Key')}: {first.get('Message')}")
             deleted += len(keys)
     return deleted
