@@ -42,10 +42,10 @@ class BuildOptions:
 
 def xsd_datetime(moment: datetime) -> str:
     """UTC, 'Z', milliseconds only when there are any (the wire has millisecond precision)."""
-    moment = moment.astimezone(UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    millis = moment.microsecond // 1000
-    return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
+    # isoformat, not strftime: a third of the time, and several per credential.
+    utc = moment.astimezone(UTC)
+    spec = "milliseconds" if utc.microsecond >= 1000 else "seconds"
+    return utc.isoformat(timespec=spec).removesuffix("+00:00") + "Z"
 
 
 def identity_hash(identity: str, salt: str) -> str:
