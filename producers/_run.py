@@ -10,6 +10,12 @@ from typing import Protocol
 from producers._producer import DeliveryError, DeliveryReport
 from schemas.models import AssessmentCompleted
 
+# Paced sending sleeps only when it is this far ahead of schedule, then sends what is due
+# at once: a sleep per event cost ~40 us of CPU each (0.19 cores at 4,748 events/s,
+# the sends themselves aside), a sleep per 5 ms ~2.5 us per event. Events still leave
+# within this much of their due time, never later than a sleep per event sends them.
+PACING_SLACK_SECONDS = 0.005
+
 
 class EventSink(Protocol):
     def send(self, event: AssessmentCompleted) -> int: ...
@@ -56,10 +62,9 @@ def send_events(
     queued = 0
     for event in events:
         if rate > 0:
-            due = start + queued / rate
-            now = clock()
-            if now < due:
-                sleep(due - now)
+            ahead = start + queued / rate - clock()
+            if ahead > PACING_SLACK_SECONDS:
+                sleep(ahead)
         sink.send(event)
         queued += 1
         if progress is not None and (now := clock()) - last_report >= progress_every:

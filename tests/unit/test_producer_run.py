@@ -20,6 +20,7 @@ from producers import (
     synthetic_courses,
     verify_events,
 )
+from producers._run import PACING_SLACK_SECONDS
 from schemas.codec import Codec
 from schemas.models import AssessmentCompleted
 
@@ -81,6 +82,31 @@ def test_paced_to_the_target_rate_with_progress() -> None:
     assert [q for q, _ in reports][:2] == [21, 41]  # about once a second
     assert reports[-1][0] == 50
     assert summary.cpu_per_event_us == 0.5 / 50 * 1e6
+
+
+def test_paced_sending_sleeps_per_slack_not_per_event_and_is_never_late() -> None:
+    clock, rate = FakeClock(), 2000.0
+    sent_at: list[float] = []
+    sleeps: list[float] = []
+
+    class TimedSink(Sink):
+        def send(self, event: AssessmentCompleted) -> int:
+            sent_at.append(clock.now)
+            return super().send(event)
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.sleep(seconds)
+
+    send_events(
+        EVENTS, TimedSink(clock, cost=0.0), rate=rate, clock=clock, sleep=sleep,
+        cpu_time=lambda: 0.0,
+    )  # fmt: skip
+    for i, at in enumerate(sent_at):  # the schedule starts at the clock's 100.0
+        due = 100.0 + i / rate
+        assert due - PACING_SLACK_SECONDS <= at <= due + 1e-9
+    # 50 events over 25 ms: a sleep per 5 ms of schedule, not one per event.
+    assert 1 <= len(sleeps) <= 6
 
 
 def test_failed_deliveries_are_counted_not_raised() -> None:
