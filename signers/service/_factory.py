@@ -113,7 +113,7 @@ class CredentialFactory:
                 "type": "DataIntegrityProof",
                 "cryptosuite": self._suite,
                 # The award time, not the wall clock: a retry signs the same bytes.
-                "created": xsd_datetime(request.awarded_at).replace(".000Z", "Z"),
+                "created": xsd_datetime(request.awarded_at),
                 "verificationMethod": key.verification_method(job.issuer.id),
                 "proofPurpose": "assertionMethod",
             }

@@ -269,10 +269,6 @@ class UpdateReport:
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
 
 
-def list_json(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 class StatusUpdater:
     """Applies one batch of ``credential.status.v1`` records and republishes the lists."""
 
@@ -430,7 +426,9 @@ class StatusUpdater:
             "verificationMethod": key.verification_method(issuer),
             "proofPurpose": "assertionMethod",
         }
-        return list_json(add_proof(document, options, key.sign, self._canonicalizer))
+        from signers.service import credential_json  # see _timestamp on the import cycle
+
+        return credential_json(add_proof(document, options, key.sign, self._canonicalizer))
 
     def _history(self, location: ListLocation, seq: str, body: bytes) -> None:
         key = location.history_key(seq)
