@@ -42,7 +42,10 @@ class ProcessorSettings(BaseSettings):
     store: str = "rocksdb://"
     data_dir: Path = Path(".credstream/processor")
     engines_dir: Path = DEFAULT_DIRECTORY
-    batch_size: int = Field(default=500, ge=1, le=10_000)
+    # Under a backlog, 2,000 records per batch took ~15% less CPU per event than 500 (a
+    # batch's flushes, commit and produce requests are shared by more events; README,
+    # performance). Below that rate a batch is what arrives in batch_seconds.
+    batch_size: int = Field(default=2000, ge=1, le=10_000)
     batch_seconds: float = Field(default=0.05, gt=0)
     # Replication of the progress changelog; None: the cluster's default replication
     # factor, like every other topic (a changelog on one broker would lose progress with it).

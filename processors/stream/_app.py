@@ -74,7 +74,7 @@ def build_app(
     handler: EventHandler,
     codec: Codec,
     metrics: Metrics,
-    batch_size: int = 500,
+    batch_size: int = 2000,
     batch_seconds: float = 0.05,
     store_options: Mapping[str, int] | None = None,
     **faust_options: Any,
