@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from processors.catalog import Achievement, Issuer
@@ -155,3 +156,21 @@ def test_every_string_with_a_control_character_is_named_by_its_path(
         container[key] = container[key] + control
     named = [p.split(": ")[0] for p in credential_problems(credential) if "control" in p]
     assert sorted(named) == sorted(chosen)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.characters(blacklist_categories=("Cs",))))
+@example(text="C:\\bin\\fonts")  # backslashes: JSON writes "\\b", "\\f"
+@example(text="\\u0001 and \\u007f, written out")
+@example(text="\u2028\u0085\u00a0")  # not in the refused class
+def test_a_string_is_refused_exactly_when_it_holds_an_unportable_control_character(
+    text: str,
+) -> None:
+    # The search over the document as JSON must miss nothing the search over each string
+    # finds, and raise no refusal of its own.
+    credential = build_credential(_request(), ACHIEVEMENT, ISSUER, OPTIONS, allocate_slot("p", 3))
+    credential["credentialSubject"]["achievement"]["description"] = f"x{text}"
+    refused = [p for p in credential_problems(credential) if "control" in p]
+    unportable = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text) is not None
+    expected = ["credentialSubject.achievement.description"] if unportable else []
+    assert [p.split(": ")[0] for p in refused] == expected
