@@ -311,8 +311,9 @@ def bench_processor(stack: DevStack, plan: BenchPlan, floor: bool = False) -> di
 
         group = pipeline.kafka.topic_prefix + "faust-floor"
         module = faust_floor.command(
-            group, pipeline.kafka.bootstrap_servers, source.name, source.partitions
-        )
+            group, pipeline.kafka.bootstrap_servers, source.name, source.partitions,
+            pipeline.home / "faust-floor",
+        )  # fmt: skip
         worker = Worker(pipeline, "faust-floor", log, module=module)
     else:
         group = processor_group(pipeline.kafka)

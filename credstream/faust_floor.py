@@ -7,7 +7,8 @@ wait, offsets committed every batch) and drops them. What it costs per event is 
 consumption machinery alone (fetch, hand-over, acks, commits): the processor cannot be
 faster than this.
 
-Run as ``python -m credstream.faust_floor GROUP BOOTSTRAP_SERVERS TOPIC PARTITIONS``.
+Run as ``python -m credstream.faust_floor GROUP BOOTSTRAP_SERVERS TOPIC PARTITIONS DATA_DIR``
+(``DATA_DIR``: Faust's own files, which would otherwise land in the working directory).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import faust
 
@@ -22,13 +24,16 @@ from credstream.roots.processor import ProcessorSettings, faust_broker
 from processors.stream import FetchedBatches
 
 
-def floor_app(group: str, bootstrap_servers: str, topic: str, partitions: int) -> faust.App:
+def floor_app(
+    group: str, bootstrap_servers: str, topic: str, partitions: int, data_dir: str
+) -> faust.App:
     batch_size = ProcessorSettings.model_fields["batch_size"].default
     batch_seconds = ProcessorSettings.model_fields["batch_seconds"].default
     app = faust.App(
         group,
         broker=faust_broker(bootstrap_servers),
         store="memory://",
+        datadir=data_dir,
         topic_partitions=partitions,
         topic_disable_leader=True,
         web_enabled=False,
@@ -45,14 +50,17 @@ def floor_app(group: str, bootstrap_servers: str, topic: str, partitions: int) -
     return app
 
 
-def command(group: str, bootstrap_servers: str, topic: str, partitions: int) -> list[str]:
+def command(
+    group: str, bootstrap_servers: str, topic: str, partitions: int, data_dir: Path
+) -> list[str]:
     """The ``python -m`` arguments that run the floor agent."""
-    return ["credstream.faust_floor", group, bootstrap_servers, topic, str(partitions)]
+    arguments = [group, bootstrap_servers, topic, str(partitions), str(data_dir)]
+    return ["credstream.faust_floor", *arguments]
 
 
 def main(argv: Sequence[str]) -> None:
-    group, bootstrap_servers, topic, partitions = argv
-    app = floor_app(group, bootstrap_servers, topic, int(partitions))
+    group, bootstrap_servers, topic, partitions, data_dir = argv
+    app = floor_app(group, bootstrap_servers, topic, int(partitions), data_dir)
     faust.Worker(app, loglevel=logging.WARNING, quiet=True).execute_from_commandline()
 
 

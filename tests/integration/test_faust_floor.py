@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 from credstream import faust_floor
 from credstream.clients import kafka_producer
@@ -15,7 +16,7 @@ from schemas.topics import Topic
 
 
 def test_the_floor_agent_commits_every_record_of_the_backlog(
-    kafka: KafkaSettings, fresh_topic: Topic
+    kafka: KafkaSettings, fresh_topic: Topic, tmp_path: Path
 ) -> None:
     with kafka_producer(kafka) as producer:
         for i in range(2_000):
@@ -23,7 +24,7 @@ def test_the_floor_agent_commits_every_record_of_the_backlog(
         producer.flush()
     group = f"test-floor-{uuid.uuid4().hex[:8]}"
     module = faust_floor.command(
-        group, kafka.bootstrap_servers, fresh_topic.name, fresh_topic.partitions
+        group, kafka.bootstrap_servers, fresh_topic.name, fresh_topic.partitions, tmp_path
     )
     floor = subprocess.Popen(
         [sys.executable, "-m", *module], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
