@@ -74,12 +74,16 @@ def build_app(
     handler: EventHandler,
     codec: Codec,
     metrics: Metrics,
-    batch_size: int = 2000,
-    batch_seconds: float = 0.05,
+    *,
+    batch_size: int,
+    batch_seconds: float,
     store_options: Mapping[str, int] | None = None,
     **faust_options: Any,
 ) -> faust.App:
     """A Faust app whose one agent folds assessment events into learners' progress.
+
+    ``batch_size`` and ``batch_seconds``: the processor's settings (their defaults and
+    why are in ``ProcessorSettings``).
 
     ``store_options`` go to the table's store (for rocksdb://, Faust's ``RocksDBOptions``:
     write buffer and block cache sizes per partition).

@@ -35,7 +35,7 @@ def _app(tmp_path: Path) -> faust.App:
     metrics = Metrics("processor", process_collectors=False)
     return build_app(
         "unit-app", "kafka://127.0.0.1:1", "memory://", str(tmp_path), Topology("unit."),
-        handler, codec, metrics,
+        handler, codec, metrics, batch_size=500, batch_seconds=0.05,
     )  # fmt: skip
 
 
@@ -69,7 +69,7 @@ def test_local_progress_is_the_tables_own_data_by_partition(tmp_path: Path, stor
     app = build_app(
         "unit-app", "kafka://127.0.0.1:1", store, str(tmp_path), Topology("unit."),
         EventHandler(codec, Catalog, {}, lambda: datetime.now(UTC)), codec,
-        Metrics("processor", process_collectors=False),
+        Metrics("processor", process_collectors=False), batch_size=500, batch_seconds=0.05,
     )  # fmt: skip
     (table,) = app.tables.values()
     local = LocalProgress(table.data)
@@ -308,6 +308,7 @@ def test_rocksdb_memory_is_bounded_by_the_settings(tmp_path: Path) -> None:
         "unit-app", "kafka://127.0.0.1:1", "rocksdb://", str(tmp_path), Topology("unit."),
         EventHandler(codec, Catalog, {}, lambda: datetime.now(UTC)), codec,
         Metrics("processor", process_collectors=False),
+        batch_size=settings.batch_size, batch_seconds=settings.batch_seconds,
         store_options=settings.rocksdb_options(),
     )  # fmt: skip
     (table,) = app.tables.values()
