@@ -40,9 +40,11 @@ def test_up_is_idempotent_and_down_stops_everything(tmp_path: Path, stack: DevSt
         pids = {s.name: s.pid for s in first}
         again = private.up(echo=lambda _: None)  # idempotent: nothing restarted
         assert {s.name: s.pid for s in again} == pids
+        assert private.s3_root.is_dir()
     finally:
-        stopped = private.down()
+        stopped = private.down(purge=True)
     assert sorted(stopped) == ["kafka-1", "s3"]
+    assert not private.s3_root.exists()  # purged, wherever the objects lived
     live = [
         pid
         for pid in pids.values()

@@ -1,4 +1,5 @@
-"""The local stack says clearly what is wrong: a missing tool, a busy port."""
+"""The local stack says clearly what is wrong (a missing tool, a busy port), and where its
+store keeps the objects."""
 
 from __future__ import annotations
 
@@ -86,3 +87,18 @@ def test_a_process_just_started_is_ours_at_once(tmp_path: Path) -> None:
         finally:
             os.kill(started, signal.SIGKILL)
             os.waitpid(started, 0)
+
+
+def test_store_objects_live_where_the_setting_says_else_one_folder_per_checkout(
+    tmp_path: Path,
+) -> None:
+    chosen = DevStack(DevStackSettings(home=tmp_path / "a", s3_data=tmp_path / "objects"))
+    assert chosen.s3_root == tmp_path / "objects"
+    first = DevStack(DevStackSettings(home=tmp_path / "a")).s3_root
+    second = DevStack(DevStackSettings(home=tmp_path / "b")).s3_root
+    assert first != second
+    assert first == DevStack(DevStackSettings(home=tmp_path / "a")).s3_root
+    if Path("/dev/shm").is_dir():
+        assert first.parent == Path("/dev/shm")
+    else:
+        assert first == tmp_path / "a" / "data" / "s3"
