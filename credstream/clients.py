@@ -28,7 +28,9 @@ def kafka_producer(settings: KafkaSettings, **overrides: Any) -> KafkaProducer:
         "acks": "all",
         "enable_idempotence": True,
         "linger_ms": 5,
-        "compression_type": "gzip",
+        # lz4: ~30 against ~40 us of client CPU per 430-byte record with gzip (10,000
+        # records sent 500 at a time and flushed, 3 interleaved rounds, 2026-12-01).
+        "compression_type": "lz4",
         # Room for a dead letter: the refused record whole, plus its envelope.
         "max_request_size": DEAD_LETTER_MAX_BYTES,
         **settings.client_options(),
