@@ -237,15 +237,23 @@ def run(
 def _wait_stable(pipeline: LocalPipeline, workers: dict[str, Worker], seconds: float = 120) -> None:
     """Until the issuing stages' consumer groups are Stable with members."""
     from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
 
     groups = [processor_group(pipeline.kafka), signer_group(pipeline.kafka)]
     admin = KafkaAdminClient(bootstrap_servers=pipeline.kafka.bootstrap_servers.split(","))
+
+    def stable() -> bool:
+        try:
+            described = admin.describe_groups(groups).values()
+        except KafkaError as error:
+            if error.retriable:  # a broker just started: its group coordinator is loading
+                return False
+            raise
+        return all(g["group_state"] == "Stable" and g["members"] for g in described)
+
     try:
         wait_until(
-            lambda: all(
-                g["group_state"] == "Stable" and g["members"]
-                for g in admin.describe_groups(groups).values()
-            ),
+            stable,
             seconds,
             "the processor and signer groups to be stable",
             list(workers.values()),
