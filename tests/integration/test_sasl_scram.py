@@ -133,7 +133,7 @@ def secured(stack: DevStack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             admin.close()
         yield secure
     finally:
-        private.down()
+        private.down(purge=True)  # its store's objects live in memory (/dev/shm)
 
 
 def wait_until_enforced(admin: KafkaAdminClient, count: int) -> None:

@@ -66,7 +66,7 @@ def cluster(stack: DevStack) -> Iterator[DevStack]:
         wait(lambda: _brokers_answer(private), 120, "every broker to answer")
         yield private
     finally:
-        private.down()
+        private.down(purge=True)  # its store's objects live in memory (/dev/shm)
 
 
 def _brokers_answer(cluster: DevStack) -> bool:
