@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -154,7 +154,9 @@ def _sample(
     baked = 0
     if "renderer" in workers:
         baked = watch.progress(renderer_group(pipeline.kafka), topology.issued.name)[0]
-    cpu = {name: worker.cpu_seconds() for name, worker in workers.items()}
+    cpu: dict[str, float] = {}
+    for worker in workers.values():  # per stage: its replicas together
+        cpu[worker.stage] = cpu.get(worker.stage, 0.0) + worker.cpu_seconds()
     cpu.update({name: tree_cpu_seconds(pid) for name, pid in extra.items()})
     if generating:  # this process: signing and producing the events, and sampling
         cpu["load-generator"] = time.process_time()
@@ -165,8 +167,9 @@ def run(
     pipeline: LocalPipeline,
     events: Sequence[AssessmentCompleted],
     expected: Sequence[CredentialRequested],
-    worker_names: Sequence[str],
+    stages: Sequence[str],
     *,
+    replicas: Mapping[str, int] | None = None,
     rate: float = 0.0,
     backlog: bool = True,
     timeout: float = 1800.0,
@@ -189,7 +192,7 @@ def run(
     presigned = None if backlog else _PresignedEvents(pipeline, events)
     producer: threading.Thread | None = None
     with (
-        running(pipeline, worker_names, logs=pipeline.home, **(worker_env or {})) as workers,
+        running(pipeline, stages, pipeline.home, replicas, **(worker_env or {})) as workers,
         OffsetWatch(pipeline.kafka) as watch,
     ):
         if not backlog:

@@ -124,25 +124,35 @@ def catalog_courses(catalog: TenantCatalog) -> tuple[CourseSpec, ...]:
     return tuple(CourseSpec(course, tuple(sorted(ids))) for course, ids in sorted(found.items()))
 
 
+def worker_name(stage: str, replica: int) -> str:
+    return stage if replica == 1 else f"{stage}-{replica}"
+
+
 class Worker:
-    """A ``credstream NAME`` process of a pipeline."""
+    """A ``credstream STAGE`` process of a pipeline, named ``STAGE`` (``STAGE-N`` for the
+    Nth replica of a stage)."""
 
     def __init__(
         self,
         pipeline: LocalPipeline,
-        name: str,
+        stage: str,
         log: Path | None = None,
         niceness: int = 0,
         module: Sequence[str] | None = None,
+        replica: int = 1,
         **env: str,
     ) -> None:
-        """``module``: ``python -m`` arguments in place of ``credstream NAME``."""
-        self.name = name
+        """``module``: ``python -m`` arguments in place of ``credstream STAGE``."""
+        self.stage = stage
+        self.name = worker_name(stage, replica)
         output = log.open("ab") if log is not None else None
-        command = module or ["credstream", name, "--log-level", "warning"]
+        command = module or ["credstream", stage, "--log-level", "warning"]
+        environment = pipeline.env(**env)
+        if replica > 1:  # a processor's state folder (RocksDB) belongs to one process
+            environment["CREDSTREAM_PROCESSOR_DATA_DIR"] += f"-{replica}"
         self.process = subprocess.Popen(
             ["nice", "-n", str(niceness), sys.executable, "-m", *command],
-            env=pipeline.env(**env),
+            env=environment,
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
         )
@@ -212,13 +222,22 @@ NICENESS = {"renderer": 15}
 
 @contextlib.contextmanager
 def running(
-    pipeline: LocalPipeline, names: Sequence[str], logs: Path | None = None, **env: str
+    pipeline: LocalPipeline,
+    stages: Sequence[str],
+    logs: Path | None = None,
+    replicas: Mapping[str, int] | None = None,
+    **env: str,
 ) -> Iterator[dict[str, Worker]]:
+    """The stages' workers, by name: one each, or ``replicas[stage]``."""
     workers: dict[str, Worker] = {}
     try:
-        for name in names:
-            log = logs / f"{name}.log" if logs is not None else None
-            workers[name] = Worker(pipeline, name, log, NICENESS.get(name, 0), **env)
+        for stage in stages:
+            for replica in range(1, (replicas or {}).get(stage, 1) + 1):
+                name = worker_name(stage, replica)
+                log = logs / f"{name}.log" if logs is not None else None
+                workers[name] = Worker(
+                    pipeline, stage, log, NICENESS.get(stage, 0), replica=replica, **env
+                )
         yield workers
     finally:
         for worker in workers.values():

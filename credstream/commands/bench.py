@@ -152,6 +152,11 @@ def _cli_rates(count: int, suite: str) -> dict[str, float]:
     help="Offer the latency phase at this many events/s (default: half the sustained rate).",
 )
 @click.option(
+    "--signers",
+    type=click.IntRange(min=1),
+    help="Signer processes, each with its signing processes (default: burst 2, mixed 1).",
+)
+@click.option(
     "--results", type=click.Path(path_type=Path), default=Path("results"), show_default=True
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -162,6 +167,7 @@ def e2e(
     baseline_events: int,
     latency_seconds: float,
     latency_rate: float,
+    signers: int | None,
     results: Path,
     as_json: bool,
 ) -> None:
@@ -169,7 +175,7 @@ def e2e(
     CPU per credential per stage, exactness, and the baseline, in one run."""
     import secrets
 
-    from credstream.benchmarks import BenchPlan, bench_e2e, write_results
+    from credstream.benchmarks import SIGNERS, BenchPlan, bench_e2e, write_results
     from credstream.devstack import DevStack, DevStackSettings
     from credstream.devstack._stack import PROJECT_ROOT
     from processors.catalog import load_catalog
@@ -187,6 +193,7 @@ def e2e(
         catalog=load_catalog(PROJECT_ROOT / "deploy" / "catalogs" / "example-u.yaml"),
         home=stack.settings.home / "bench",
         passphrase=secrets.token_urlsafe(16),
+        signers=signers or SIGNERS[workload],  # type: ignore[index]
     )
     report, runs = bench_e2e(stack, plan, echo=lambda line: click.echo(line, err=True))
     stem = write_results(report, runs, results)
