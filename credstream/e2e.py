@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -238,21 +239,31 @@ def run(
 
 
 def _wait_stable(pipeline: LocalPipeline, workers: dict[str, Worker], seconds: float = 120) -> None:
-    """Until the issuing stages' consumer groups are Stable with members."""
+    """Until the issuing stages' consumer groups are Stable, each with every process of
+    its stage as a member (a replica joining later would move partitions mid-run)."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
-    groups = [processor_group(pipeline.kafka), signer_group(pipeline.kafka)]
+    processes = Counter(worker.stage for worker in workers.values())
+    groups = {
+        group(pipeline.kafka): processes[stage]
+        for stage, group in (("processor", processor_group), ("signer", signer_group))
+        if processes[stage]
+    }
     admin = KafkaAdminClient(bootstrap_servers=pipeline.kafka.bootstrap_servers.split(","))
 
     def stable() -> bool:
         try:
-            described = admin.describe_groups(groups).values()
+            described = admin.describe_groups(list(groups))
         except KafkaError as error:
             if error.retriable:  # a broker just started: its group coordinator is loading
                 return False
             raise
-        return all(g["group_state"] == "Stable" and g["members"] for g in described)
+        return all(
+            described[group]["group_state"] == "Stable"
+            and len(described[group]["members"]) == members
+            for group, members in groups.items()
+        )
 
     try:
         wait_until(
