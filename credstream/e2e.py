@@ -20,9 +20,9 @@ from credstream.observability import OffsetWatch
 from credstream.pipeline import (
     LocalPipeline,
     Worker,
+    cpu_seconds_of_trees,
     read_all,
     running,
-    tree_cpu_seconds,
     wait_until,
 )
 from credstream.roots.processor import processor_group
@@ -155,10 +155,11 @@ def _sample(
     baked = 0
     if "renderer" in workers:
         baked = watch.progress(renderer_group(pipeline.kafka), topology.issued.name)[0]
-    cpu: dict[str, float] = {}
+    roots: dict[str, list[int]] = {}
     for worker in workers.values():  # per stage: its replicas together
-        cpu[worker.stage] = cpu.get(worker.stage, 0.0) + worker.cpu_seconds()
-    cpu.update({name: tree_cpu_seconds(pid) for name, pid in extra.items()})
+        roots.setdefault(worker.stage, []).append(worker.pid)
+    roots.update({name: [pid] for name, pid in extra.items()})
+    cpu = cpu_seconds_of_trees(roots)
     if generating:  # this process: signing and producing the events, and sampling
         cpu["load-generator"] = time.process_time()
     return Sample(time.monotonic() - start, consumed, awards, issued, dead, cpu, baked)

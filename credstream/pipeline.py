@@ -193,26 +193,34 @@ def _stat(pid: int) -> list[str] | None:
 
 def tree_cpu_seconds(root: int) -> float:
     """User + system CPU of ``root`` and its live descendants, plus reaped children."""
-    parents: dict[int, int] = {}
+    return cpu_seconds_of_trees({"": [root]})[""]
+
+
+def cpu_seconds_of_trees(roots: Mapping[str, Sequence[int]]) -> dict[str, float]:
+    """:func:`tree_cpu_seconds` of each named group of processes (a stage's replicas),
+    summed per name, from one read of ``/proc`` (the benchmark samples every half second)."""
+    children: dict[int, list[int]] = {}
     stats: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
             stats[int(entry.name)] = fields
-            parents[int(entry.name)] = int(fields[1])
-    tree, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        for pid, ppid in parents.items():
-            if ppid == parent and pid not in tree:
-                tree.add(pid)
-                frontier.append(pid)
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in tree:
-        fields = stats.get(pid)
-        if fields is not None:
-            total += sum(int(fields[i]) for i in (11, 12, 13, 14))
-    return total / ticks
+    totals: dict[str, float] = {}
+    for name, pids in roots.items():
+        tree, frontier = set(pids), list(pids)
+        while frontier:
+            for child in children.get(frontier.pop(), ()):
+                if child not in tree:
+                    tree.add(child)
+                    frontier.append(child)
+        total = 0
+        for pid in tree:
+            fields = stats.get(pid)
+            if fields is not None:
+                total += sum(int(fields[i]) for i in (11, 12, 13, 14))
+        totals[name] = total / ticks
+    return totals
 
 
 # Off the critical path: on a shared host the renderer only gets CPU the issuing stages
